@@ -1,0 +1,255 @@
+//! The request journal: a bounded record of the API requests the server saw,
+//! with secrets redacted, for assertions like "the client retried twice".
+//! Admin requests are not journaled.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use hyper::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::faults::path_matches;
+
+/// How many entries the journal keeps unless configured otherwise.
+pub const DEFAULT_CAPACITY: usize = 1000;
+/// Bodies longer than this are cut in the journal.
+pub const BODY_LIMIT: usize = 4096;
+
+/// One journaled request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JournalEntry {
+    /// Position in the server's life, from 1; also the response's `x-request-id`.
+    pub seq: u64,
+    /// When the request arrived, RFC 3339 UTC.
+    pub at: String,
+    /// The method.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The raw query string, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The status answered; `None` when the connection was dropped instead.
+    pub status: Option<u16>,
+    /// The id of the fault that fired (`header` for the shortcut headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The account of the request's key, if the key was live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Time from the request's arrival to its answer, in milliseconds.
+    pub duration_ms: f64,
+    /// Request headers; credentials show only their last four characters.
+    pub headers: BTreeMap<String, String>,
+    /// The request body as text, secrets redacted, cut at 4 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct JournalFilter {
+    /// Only this method.
+    pub method: Option<String>,
+    /// Only paths matching this pattern (`*` and `**` as in fault rules).
+    pub path: Option<String>,
+}
+
+/// The bounded journal.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    entries: VecDeque<JournalEntry>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl Journal {
+    /// An empty journal keeping at most `capacity` entries (the oldest go first).
+    pub fn new(capacity: usize) -> Self {
+        Journal {
+            entries: VecDeque::with_capacity(capacity.min(1024)),
+            capacity,
+            next_seq: 1,
+        }
+    }
+
+    /// Takes the next sequence number, for the request being served.
+    pub fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Records an entry, evicting the oldest when full.
+    pub fn record(&mut self, entry: JournalEntry) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The entries that pass the filter, oldest first.
+    pub fn list(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                filter
+                    .method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+                    && filter
+                        .path
+                        .as_deref()
+                        .is_none_or(|p| path_matches(p, &e.path))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets every entry and returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        std::mem::take(&mut self.entries).len()
+    }
+}
+
+const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "x-archil-mock-admin-token",
+];
+
+const SECRET_FIELDS: [&str; 6] = ["token", "secret", "apiKey", "api_key", "password", "key"];
+
+/// Shows only the last four characters of a secret.
+pub fn redact(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "…".to_owned();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("…{tail}")
+}
+
+/// The request headers as the journal keeps them.
+pub fn redact_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in headers {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            redact(&text)
+        } else {
+            text.chars().take(BODY_LIMIT).collect()
+        };
+        out.entry(name.as_str().to_owned())
+            .and_modify(|v: &mut String| {
+                v.push_str(", ");
+                v.push_str(&shown);
+            })
+            .or_insert(shown);
+    }
+    out
+}
+
+/// The request body as the journal keeps it: JSON with secret-looking fields
+/// redacted, anything else as lossy text; cut at [`BODY_LIMIT`] bytes.
+pub fn redact_body(body: &[u8]) -> Option<String> {
+    if body.is_empty() {
+        return None;
+    }
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(mut value) => {
+            redact_value(&mut value);
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    if text.len() <= BODY_LIMIT {
+        return Some(text);
+    }
+    let mut cut = BODY_LIMIT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(format!("{}…", &text[..cut]))
+}
+
+fn redact_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                match v {
+                    Value::String(s) if SECRET_FIELDS.contains(&k.as_str()) => *s = redact(s),
+                    _ => redact_value(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, method: &str, path: &str) -> JournalEntry {
+        JournalEntry {
+            seq,
+            at: String::new(),
+            method: method.into(),
+            path: path.into(),
+            query: None,
+            status: Some(200),
+            fault: None,
+            account: None,
+            duration_ms: 0.0,
+            headers: BTreeMap::new(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn bounded_and_filtered() {
+        let mut j = Journal::new(2);
+        j.record(entry(1, "GET", "/api/tokens"));
+        j.record(entry(2, "POST", "/api/tokens"));
+        j.record(entry(3, "DELETE", "/api/tokens/x"));
+        let all = j.list(&JournalFilter::default());
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+        let f = JournalFilter {
+            method: Some("delete".into()),
+            path: Some("/api/tokens/*".into()),
+        };
+        assert_eq!(j.list(&f).len(), 1);
+    }
+
+    #[test]
+    fn secrets_never_reach_the_journal() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "key-abcdefghijklmnopqrstuvwxyz0123456789wxyz"
+                .parse()
+                .unwrap(),
+        );
+        let shown = redact_headers(&h);
+        assert_eq!(shown["authorization"], "…wxyz");
+        let body =
+            redact_body(br#"{"name":"x","nested":[{"token":"key-0123456789abcdef"}]}"#).unwrap();
+        assert!(!body.contains("0123456789ab"), "{body}");
+        assert!(body.contains("cdef"), "{body}");
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_char_boundary() {
+        let body = "é".repeat(5000);
+        let kept = redact_body(body.as_bytes()).unwrap();
+        assert!(kept.len() <= BODY_LIMIT + 3);
+    }
+}

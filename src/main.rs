@@ -1,0 +1,253 @@
+//! The `archil-mock` binary: maps flags and environment variables into a
+//! [`Config`], binds, prints where it listens, and serves until SIGINT or
+//! SIGTERM. Subcommands: `healthcheck`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use archil_mock::{App, Config, KeySpec, DEFAULT_KEY};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "archil-mock",
+    version,
+    about = "A local emulator of the Archil Control Plane API",
+    long_about = "A local emulator of the Archil Control Plane API (API tokens), with scriptable \
+faults, a request journal and fixtures. Every flag can also be set by the environment variable \
+shown with it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address to bind. Use 0.0.0.0 to accept connections from other hosts.
+    #[arg(long, env = "ARCHIL_MOCK_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to bind; 0 picks a free one (printed on the first line).
+    #[arg(long, env = "ARCHIL_MOCK_PORT", default_value_t = 8080)]
+    port: u16,
+    /// A bootstrap API key, `key-…` for the default account or `ACCOUNT=key-…`.
+    /// Repeatable; in the environment, separate several with commas. Without
+    /// any, the built-in key `key-archil-mock` is accepted.
+    #[arg(
+        long = "api-key",
+        env = "ARCHIL_MOCK_API_KEY",
+        value_name = "[ACCOUNT=]KEY",
+        value_delimiter = ','
+    )]
+    api_keys: Vec<String>,
+    /// Name of the default account (bare keys and the built-in key belong to it).
+    #[arg(long, env = "ARCHIL_MOCK_ACCOUNT", default_value = "default")]
+    account: String,
+    /// A fixture file to load at startup and on reset. Repeatable; comma-separated in the environment.
+    #[arg(
+        long = "fixture",
+        env = "ARCHIL_MOCK_FIXTURE",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    fixtures: Vec<PathBuf>,
+    /// Seed for fault-rule probabilities, for reproducible runs (random and logged if absent).
+    #[arg(long, env = "ARCHIL_MOCK_SEED")]
+    seed: Option<u64>,
+    /// How many requests the journal keeps (oldest dropped first).
+    #[arg(long, env = "ARCHIL_MOCK_JOURNAL_SIZE", default_value_t = archil_mock::journal::DEFAULT_CAPACITY)]
+    journal_size: usize,
+    /// Do not serve the admin API under /_mock/.
+    #[arg(long, env = "ARCHIL_MOCK_NO_ADMIN")]
+    no_admin: bool,
+    /// Require this value in the X-Archil-Mock-Admin-Token header on /_mock/ requests.
+    #[arg(long, env = "ARCHIL_MOCK_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Keep accounts and tokens in this file across restarts (written atomically on every change).
+    #[arg(long, env = "ARCHIL_MOCK_STATE_FILE", value_name = "PATH")]
+    state_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes (larger gets 413).
+    #[arg(long, env = "ARCHIL_MOCK_MAX_BODY_BYTES", default_value_t = archil_mock::config::DEFAULT_MAX_BODY)]
+    max_body_bytes: usize,
+    /// Seconds a client may take to send request headers, and again the body (then 408 or close).
+    #[arg(long, env = "ARCHIL_MOCK_REQUEST_TIMEOUT", default_value_t = 10)]
+    request_timeout: u64,
+    /// Log format on stderr.
+    #[arg(long, env = "ARCHIL_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log only warnings and errors (no access log).
+    #[arg(long, env = "ARCHIL_MOCK_QUIET")]
+    quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Exit 0 if a server answers GET /_mock/health, 1 otherwise (for container HEALTHCHECKs).
+    Healthcheck {
+        /// Base URL of the server; defaults to http://127.0.0.1:$ARCHIL_MOCK_PORT (or 8080).
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 2)]
+        timeout: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    match cli.command {
+        Some(Command::Healthcheck { url, timeout }) => {
+            let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}", cli.serve.port));
+            runtime.block_on(healthcheck(&url, Duration::from_secs(timeout)))
+        }
+        None => runtime.block_on(serve(cli.serve)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format, args.quiet);
+    let config = match config_from(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("archil-mock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let keys = describe_keys(&config);
+    let app = match App::new(config) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("archil-mock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("archil-mock: cannot bind {}:{}: {e}", args.host, args.port);
+            return ExitCode::from(2);
+        }
+    };
+    let addr: SocketAddr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+    println!("archil-mock listening on http://{addr}");
+    println!("accepting API keys: {keys}");
+    tracing::info!("fault probability seed: {}", app.seed());
+    archil_mock::run(listener, app, shutdown_signal()).await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
+    let keys = args
+        .api_keys
+        .iter()
+        .filter(|k| !k.is_empty())
+        .map(|k| KeySpec::parse(k, &args.account))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Config {
+        keys,
+        default_account: args.account.clone(),
+        fixtures: args.fixtures.clone(),
+        seed: args.seed,
+        journal_capacity: args.journal_size,
+        admin: !args.no_admin,
+        admin_token: args.admin_token.clone(),
+        state_file: args.state_file.clone(),
+        max_body: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        ..Config::default()
+    })
+}
+
+/// The built-in key is public, so it is shown whole; configured keys only by
+/// account and last four characters.
+fn describe_keys(config: &Config) -> String {
+    if config.keys.is_empty() {
+        return format!(
+            "{DEFAULT_KEY} (built-in, account {})",
+            config.default_account
+        );
+    }
+    config
+        .keys
+        .iter()
+        .map(|k| format!("{} {}", k.account, archil_mock::journal::redact(&k.secret)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    let level = if quiet {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+async fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
+    match tokio::time::timeout(
+        timeout,
+        archil_mock::client::get(&format!("{}/_mock/health", url.trim_end_matches('/'))),
+    )
+    .await
+    {
+        Ok(Ok((200, _))) => ExitCode::SUCCESS,
+        Ok(Ok((status, _))) => {
+            eprintln!("healthcheck: {url} answered {status}");
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            eprintln!("healthcheck: {url}: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("healthcheck: {url}: no answer within {timeout:?}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The one route table: every path the server answers, on one screen. It
+//! decides 404 against 405 and pulls path parameters out, so no handler ever
+//! parses a path. It knows nothing of state, auth or faults.
+
+use hyper::Method;
+
+use crate::error::ApiError;
+
+/// Every operation the server knows, with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /api/tokens` (listApiTokens).
+    ListTokens,
+    /// `POST /api/tokens` (createApiToken).
+    CreateToken,
+    /// `DELETE /api/tokens/{id}` (deleteApiToken).
+    DeleteToken(String),
+    /// An admin operation under `/_mock/`; these skip faults and auth.
+    Admin(AdminRoute),
+}
+
+/// The admin operations under `/_mock/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `GET /_mock/health`.
+    Health,
+    /// `POST /_mock/reset`.
+    Reset,
+    /// `GET /_mock/faults`.
+    ListFaults,
+    /// `POST /_mock/faults`.
+    AddFaults,
+    /// `DELETE /_mock/faults`.
+    ClearFaults,
+    /// `DELETE /_mock/faults/{id}`.
+    RemoveFault(String),
+    /// `GET /_mock/requests`.
+    ListRequests,
+    /// `DELETE /_mock/requests`.
+    ClearRequests,
+    /// `GET /_mock/state`.
+    State,
+}
+
+impl Route {
+    /// Whether a success changes the stored state (and so the state file).
+    pub fn writes(&self) -> bool {
+        matches!(self, Route::CreateToken | Route::DeleteToken(_))
+    }
+}
+
+/// The prefix of every admin path.
+pub const ADMIN_PREFIX: &str = "/_mock/";
+
+/// Maps a method and a path (without the query) to a route.
+///
+/// A path that no route has is a 404; a path that exists with other methods is
+/// a 405 naming them.
+pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
+    use AdminRoute as A;
+    use Method as M;
+    let segments: Vec<&str> = match path.strip_prefix('/') {
+        Some(rest) => rest.split('/').collect(),
+        None => return Err(not_found(path)),
+    };
+    let (allow, found): (&'static str, Option<Route>) = match segments.as_slice() {
+        ["api", "tokens"] => (
+            "GET, POST",
+            match *method {
+                M::GET => Some(Route::ListTokens),
+                M::POST => Some(Route::CreateToken),
+                _ => None,
+            },
+        ),
+        ["api", "tokens", id] if !id.is_empty() => (
+            "DELETE",
+            (method == M::DELETE).then(|| Route::DeleteToken((*id).to_owned())),
+        ),
+        ["_mock", "health"] => ("GET", (method == M::GET).then_some(Route::Admin(A::Health))),
+        ["_mock", "reset"] => (
+            "POST",
+            (method == M::POST).then_some(Route::Admin(A::Reset)),
+        ),
+        ["_mock", "state"] => ("GET", (method == M::GET).then_some(Route::Admin(A::State))),
+        ["_mock", "faults"] => (
+            "GET, POST, DELETE",
+            match *method {
+                M::GET => Some(Route::Admin(A::ListFaults)),
+                M::POST => Some(Route::Admin(A::AddFaults)),
+                M::DELETE => Some(Route::Admin(A::ClearFaults)),
+                _ => None,
+            },
+        ),
+        ["_mock", "faults", id] if !id.is_empty() => (
+            "DELETE",
+            (method == M::DELETE).then(|| Route::Admin(A::RemoveFault((*id).to_owned()))),
+        ),
+        ["_mock", "requests"] => (
+            "GET, DELETE",
+            match *method {
+                M::GET => Some(Route::Admin(A::ListRequests)),
+                M::DELETE => Some(Route::Admin(A::ClearRequests)),
+                _ => None,
+            },
+        ),
+        _ => return Err(not_found(path)),
+    };
+    found.ok_or(ApiError::MethodNotAllowed { allow })
+}
+
+fn not_found(path: &str) -> ApiError {
+    // Echo at most a short prefix: the path is client input and may be huge.
+    let shown: String = path.chars().take(200).collect();
+    ApiError::NotFound(format!("no route for path {shown}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_routes_resolve() {
+        assert_eq!(route(&Method::GET, "/api/tokens"), Ok(Route::ListTokens));
+        assert_eq!(route(&Method::POST, "/api/tokens"), Ok(Route::CreateToken));
+        assert_eq!(
+            route(&Method::DELETE, "/api/tokens/abc"),
+            Ok(Route::DeleteToken("abc".into()))
+        );
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_the_allowed_methods() {
+        assert_eq!(
+            route(&Method::PUT, "/api/tokens"),
+            Err(ApiError::MethodNotAllowed { allow: "GET, POST" })
+        );
+        assert_eq!(
+            route(&Method::GET, "/api/tokens/abc"),
+            Err(ApiError::MethodNotAllowed { allow: "DELETE" })
+        );
+    }
+
+    #[test]
+    fn near_misses_are_404() {
+        for path in [
+            "/api/tokens/",
+            "//api/tokens",
+            "/api/tokens/a/b",
+            "/api/token",
+            "/",
+            "",
+            "api/tokens",
+            "/_mock/",
+            "/api/tokens/../tokens",
+        ] {
+            let result = route(&Method::GET, path);
+            assert!(
+                matches!(result, Err(ApiError::NotFound(_))),
+                "{path:?} gave {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn admin_routes_resolve() {
+        assert_eq!(
+            route(&Method::GET, "/_mock/health"),
+            Ok(Route::Admin(AdminRoute::Health))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/_mock/faults/f-1"),
+            Ok(Route::Admin(AdminRoute::RemoveFault("f-1".into())))
+        );
+        assert_eq!(
+            route(&Method::POST, "/_mock/requests"),
+            Err(ApiError::MethodNotAllowed {
+                allow: "GET, DELETE"
+            })
+        );
+    }
+}

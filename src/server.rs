@@ -1,0 +1,453 @@
+//! The HTTP server: [`App`] (the state behind its one lock, plus what it was
+//! started with) and [`run`], which serves an already-bound listener until a
+//! shutdown future completes. The binary, the library handle and the tests
+//! all go through `run`.
+//!
+//! A request's path is short and one-way: buffer the body once → admin routes
+//! (no faults, no auth) → faults → auth → route → a plain function over the
+//! state → persist if it wrote → journal → response.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use parking_lot::Mutex;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::net::TcpListener;
+
+use crate::api::{self, tokens, Ctx, Input, Reply};
+use crate::clock;
+use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::faults::{Faults, Fired, Phase, RequestFacts};
+use crate::fixture::Fixture;
+use crate::journal::{self, Journal, JournalEntry};
+use crate::persist::StateFile;
+use crate::router::{self, Route, ADMIN_PREFIX};
+use crate::state::State;
+
+/// Everything mutable, behind one lock. A `parking_lot` mutex is right here:
+/// every critical section is a short in-memory read-modify-write, it is never
+/// held across an `.await`, and one lock per step means no lost updates.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) state: State,
+    pub(crate) faults: Faults,
+    pub(crate) journal: Journal,
+    pub(crate) rng: StdRng,
+    /// Bumped on every write, to order state-file snapshots.
+    pub(crate) generation: u64,
+}
+
+/// A running emulator's state and settings, shared by every connection.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) core: Mutex<Core>,
+    /// What `POST /_mock/reset` returns to.
+    pub(crate) startup_state: State,
+    pub(crate) startup_faults: Faults,
+    pub(crate) config: Config,
+    pub(crate) state_file: Option<StateFile>,
+    seed: u64,
+}
+
+impl App {
+    /// Builds the startup state from the config: bootstrap keys, fixtures and,
+    /// if it exists, the state file (which then stands in for keys and
+    /// fixture tokens, having been seeded from them on the first run).
+    pub fn new(config: Config) -> Result<Arc<App>, ConfigError> {
+        let now = clock::now_ms();
+        let mut state = State::new();
+        for key in config.effective_keys() {
+            let account = state.account(&key.account);
+            let stored = tokens::StoredToken::from_secret(
+                &key.secret,
+                "bootstrap",
+                Some("Bootstrap key from the command line"),
+                now,
+            );
+            tokens::restore(&mut state, account, stored).map_err(|reason| ConfigError::Key {
+                shown: journal::redact(&key.secret),
+                reason,
+            })?;
+        }
+        let mut fault_rules = Vec::new();
+        for path in &config.fixtures {
+            let fixture = Fixture::load(path)?;
+            fixture
+                .apply(&mut state, now)
+                .map_err(|(at, reason)| ConfigError::Fixture {
+                    path: path.clone(),
+                    at,
+                    reason,
+                })?;
+            fault_rules.extend(fixture.faults);
+        }
+        let state_file = config.state_file.clone().map(StateFile::new);
+        if let Some(file) = &state_file {
+            let bad = |at: String, reason: String| ConfigError::Fixture {
+                path: file.path().to_owned(),
+                at,
+                reason,
+            };
+            let bytes = file
+                .read()
+                .map_err(|e| bad("$".into(), format!("cannot read: {e}")))?;
+            if let Some(bytes) = bytes {
+                let saved = Fixture::parse(&bytes).map_err(|(at, r)| bad(at, r))?;
+                let mut restored = State::new();
+                saved
+                    .apply(&mut restored, now)
+                    .map_err(|(at, r)| bad(at, r))?;
+                state = restored;
+                fault_rules.extend(saved.faults);
+            }
+        }
+        let mut faults = Faults::default();
+        faults
+            .add(fault_rules)
+            .map_err(|reason| ConfigError::Fixture {
+                path: "fixtures".into(),
+                at: "$.faults".into(),
+                reason,
+            })?;
+        let seed = config.seed.unwrap_or_else(rand::random);
+        let app = App {
+            core: Mutex::new(Core {
+                state: state.clone(),
+                faults: faults.clone(),
+                journal: Journal::new(config.journal_capacity),
+                rng: StdRng::seed_from_u64(seed),
+                generation: 1,
+            }),
+            startup_state: state,
+            startup_faults: faults,
+            config,
+            state_file,
+            seed,
+        };
+        if let Some(file) = &app.state_file {
+            let bytes = app.snapshot_bytes(&app.core.lock());
+            file.write(1, &bytes).map_err(|e| {
+                ConfigError::Io(format!("{}: cannot write: {e}", file.path().display()))
+            })?;
+        }
+        Ok(Arc::new(app))
+    }
+
+    /// The seed fault probabilities are drawn with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The config the app was started with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn snapshot_bytes(&self, core: &Core) -> Vec<u8> {
+        serde_json::to_vec_pretty(&Fixture::snapshot(&core.state)).expect("a snapshot serialises")
+    }
+
+    /// Writes the current state to the state file, if there is one, before returning.
+    pub(crate) async fn persist(self: &Arc<Self>) {
+        let Some(_) = &self.state_file else { return };
+        let (generation, bytes) = {
+            let mut core = self.core.lock();
+            core.generation += 1;
+            (core.generation, self.snapshot_bytes(&core))
+        };
+        let app = self.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let file = app.state_file.as_ref().expect("checked above");
+            file.write(generation, &bytes)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("state file write failed: {e}"),
+            Err(e) => tracing::error!("state file writer panicked: {e}"),
+        }
+    }
+}
+
+/// Why a connection was dropped without a response (a `reset` fault, or a
+/// client that went away mid-body). hyper closes the connection on it.
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Serves `listener` until `shutdown` completes, then stops accepting and
+/// lets in-flight requests finish for up to the config's drain timeout.
+pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let served = app.clone();
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(app.config.request_timeout)
+                    .serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(move |req| serve(served.clone(), req)),
+                    );
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(app.config.drain_timeout) => {
+            tracing::warn!("drain timeout: closing connections with requests in flight");
+        }
+    }
+    app.persist().await;
+}
+
+type Resp = Response<Full<Bytes>>;
+
+async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
+    let started = Instant::now();
+    let at_ms = clock::now_ms();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+
+    if path.starts_with(ADMIN_PREFIX) && app.config.admin {
+        let body = match read_body(&app, &parts.headers, body).await {
+            Ok(body) => body,
+            Err(BodyError::Api(e)) => return Ok(e.into_response()),
+            Err(BodyError::Disconnected) => return Err(Dropped),
+        };
+        return Ok(crate::admin::serve(&app, &parts, &body).await);
+    }
+
+    let body = read_body(&app, &parts.headers, body).await;
+    let auth = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let shortcut = Fired::from_headers(&parts.headers);
+
+    // Step 1: who is calling, and does a fault fire?
+    let (seq, account, fired) = {
+        let mut core = app.core.lock();
+        let core = &mut *core;
+        let seq = core.journal.next_seq();
+        let key = auth.and_then(|a| tokens::identify(&core.state, a));
+        let account = key.map(|k| core.state.account_name(k.account).to_owned());
+        let fired = match &shortcut {
+            Ok(Some(f)) => Some(f.clone()),
+            Ok(None) => {
+                let facts = RequestFacts {
+                    method: &parts.method,
+                    path,
+                    headers: &parts.headers,
+                    account: account.as_deref(),
+                };
+                core.faults.select(&facts, &mut core.rng)
+            }
+            Err(_) => None,
+        };
+        (seq, account, fired)
+    };
+
+    let journal_body = body.as_ref().ok().and_then(|b| journal::redact_body(b));
+    let finish = |status: Option<u16>, response: Option<Resp>| {
+        let fault = fired.as_ref().map(|f| f.rule.clone());
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "archil_mock::access",
+            method = %parts.method,
+            path,
+            status = status.map_or_else(|| "dropped".to_owned(), |s| s.to_string()),
+            duration_ms = format_args!("{duration_ms:.2}"),
+            fault = fault.as_deref().unwrap_or("-"),
+            account = account.as_deref().unwrap_or("-"),
+        );
+        let entry = JournalEntry {
+            seq,
+            at: clock::format_ms(at_ms),
+            method: parts.method.to_string(),
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            status,
+            fault,
+            account: account.clone(),
+            duration_ms,
+            headers: journal::redact_headers(&parts.headers),
+            body: journal_body.clone(),
+        };
+        app.core.lock().journal.record(entry);
+        match response {
+            Some(mut r) => {
+                if let Ok(v) = HeaderValue::from_str(&seq.to_string()) {
+                    r.headers_mut().insert("x-request-id", v);
+                }
+                Ok(r)
+            }
+            None => Err(Dropped),
+        }
+    };
+    let respond = |r: Resp| {
+        let status = r.status().as_u16();
+        finish(Some(status), Some(r))
+    };
+
+    let body = match body {
+        Ok(body) => body,
+        Err(BodyError::Api(e)) => return respond(e.into_response()),
+        Err(BodyError::Disconnected) => return finish(None, None),
+    };
+    if let Err(e) = shortcut {
+        return respond(e.into_response());
+    }
+
+    if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::Before) {
+        if let Some(delay) = f.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if f.reset {
+            return finish(None, None);
+        }
+        if let Some(e) = &f.error {
+            return respond(e.clone().into_response());
+        }
+    }
+
+    // Step 2: authenticate and run, under one lock. The key is checked again
+    // here because it may have been revoked while a delay slept.
+    let route = router::route(&parts.method, path);
+    let input = Input {
+        query: parts.uri.query(),
+        content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        body: &body,
+    };
+    let result = {
+        let mut core = app.core.lock();
+        execute(&mut core.state, auth, &route, input, clock::now_ms())
+    };
+    if result.is_ok() && route.as_ref().is_ok_and(Route::writes) {
+        app.persist().await;
+    }
+    let response = match result {
+        Ok(reply) => crate::error::json_response(reply.status, reply.body),
+        Err(e) => e.into_response(),
+    };
+
+    if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::After) {
+        if let Some(delay) = f.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if f.reset {
+            return finish(None, None);
+        }
+        if let Some(e) = &f.error {
+            return respond(e.clone().into_response());
+        }
+    }
+    respond(response)
+}
+
+/// Auth, then the route, then the handler. Paths outside `/api/` are 404 for
+/// everyone; inside it, an unauthenticated caller learns nothing but 401.
+fn execute(
+    state: &mut State,
+    auth: Option<&str>,
+    route: &Result<Route, ApiError>,
+    input: Input,
+    now_ms: i64,
+) -> Result<Reply, ApiError> {
+    if let Err(e @ ApiError::NotFound(_)) = route {
+        return Err(e.clone());
+    }
+    let key = match auth {
+        None | Some("") => {
+            return Err(ApiError::Unauthorized(
+                "missing Authorization header; send `Authorization: key-…`".into(),
+            ))
+        }
+        Some(a) => tokens::identify(state, a)
+            .ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into()))?,
+    };
+    let route = route.as_ref().map_err(Clone::clone)?;
+    tokens::mark_used(state, key, now_ms);
+    api::dispatch(
+        state,
+        Ctx {
+            account: key.account,
+            now_ms,
+        },
+        route,
+        input,
+    )
+}
+
+enum BodyError {
+    Api(ApiError),
+    Disconnected,
+}
+
+/// Buffers the body once, refusing more than the limit (without reading it
+/// all) and bodies that trickle in slower than the request timeout.
+async fn read_body(
+    app: &App,
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, BodyError> {
+    let limit = app.config.max_body;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::Api(ApiError::PayloadTooLarge { limit }));
+    }
+    match tokio::time::timeout(
+        app.config.request_timeout,
+        Limited::new(body, limit).collect(),
+    )
+    .await
+    {
+        Err(_) => Err(BodyError::Api(ApiError::RequestTimeout)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(BodyError::Api(ApiError::PayloadTooLarge { limit }))
+        }
+        Ok(Err(_)) => Err(BodyError::Disconnected),
+    }
+}

@@ -1,0 +1,58 @@
+//! The emulated control plane's data: accounts and, per resource, the store
+//! its module owns. It holds no locks and does no I/O; the server keeps one
+//! `State` behind one mutex.
+
+use crate::api::tokens::TokenStore;
+
+/// An account's index in [`State`]; cheap to copy and to store per resource.
+pub type AccountId = u32;
+
+/// The whole emulated world. Adding a resource adds one store field here.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    accounts: Vec<String>,
+    /// API tokens, owned by [`crate::api::tokens`].
+    pub tokens: TokenStore,
+}
+
+/// The name of the account bare `--api-key` values and the built-in key belong to.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+impl State {
+    /// An empty world with no accounts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of the named account, creating the account if it is new.
+    pub fn account(&mut self, name: &str) -> AccountId {
+        match self.find_account(name) {
+            Some(id) => id,
+            None => {
+                self.accounts.push(name.to_owned());
+                (self.accounts.len() - 1) as AccountId
+            }
+        }
+    }
+
+    /// The id of the named account, if it exists.
+    pub fn find_account(&self, name: &str) -> Option<AccountId> {
+        self.accounts
+            .iter()
+            .position(|a| a == name)
+            .map(|i| i as AccountId)
+    }
+
+    /// The name of an account.
+    pub fn account_name(&self, id: AccountId) -> &str {
+        &self.accounts[id as usize]
+    }
+
+    /// Every account, in the order they were made.
+    pub fn accounts(&self) -> impl Iterator<Item = (AccountId, &str)> {
+        self.accounts
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (i as AccountId, name.as_str()))
+    }
+}
