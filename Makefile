@@ -1,0 +1,35 @@
+# archil-mock developer tasks. `make test` is the one command that runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := target/debug/archil-mock
+
+.PHONY: run test lint rust-test python-test venv
+
+## Run the mock on port 8080 with the built-in key `key-archil-mock`.
+run:
+	cargo run --release -- --port 8080
+
+## Everything CI runs: formatting, lints, Rust tests (unit, integration, doc),
+## and the official Python SDK suites.
+test: lint rust-test python-test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+rust-test:
+	cargo test --all-targets
+	cargo test --doc
+
+$(VENV)/.installed: tests/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r tests/python/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+python-test: $(VENV)/.installed
+	cargo build
+	ARCHIL_MOCK_BIN=$(abspath $(BIN)) $(VENV)/bin/pytest -q tests/python
