@@ -317,6 +317,16 @@ impl Fired {
         };
         let fault = text(FAULT_HEADER)?;
         let delay = text(DELAY_HEADER)?;
+        let phase = match text(PHASE_HEADER)? {
+            None => Phase::Before,
+            Some(v) if v.eq_ignore_ascii_case("before") => Phase::Before,
+            Some(v) if v.eq_ignore_ascii_case("after") => Phase::After,
+            Some(_) => {
+                return Err(ApiError::Validation(format!(
+                    "{PHASE_HEADER} must be `before` or `after`"
+                )))
+            }
+        };
         if fault.is_none() && delay.is_none() {
             return Ok(None);
         }
@@ -325,7 +335,7 @@ impl Fired {
             error: None,
             delay: None,
             reset: false,
-            phase: Phase::Before,
+            phase,
         };
         match fault {
             None => {}
@@ -349,16 +359,6 @@ impl Fired {
                         "{DELAY_HEADER} must be an integer between 0 and {MAX_DELAY_MS}"
                     )))
                 }
-            }
-        }
-        match text(PHASE_HEADER)? {
-            None => {}
-            Some(v) if v.eq_ignore_ascii_case("before") => {}
-            Some(v) if v.eq_ignore_ascii_case("after") => fired.phase = Phase::After,
-            Some(_) => {
-                return Err(ApiError::Validation(format!(
-                    "{PHASE_HEADER} must be `before` or `after`"
-                )))
             }
         }
         Ok(Some(fired))
