@@ -121,6 +121,12 @@ impl FaultRule {
         }
     }
 
+    /// Names the rule, so it can be removed by a known id.
+    pub fn with_id(mut self, id: &str) -> Self {
+        self.id = Some(id.to_owned());
+        self
+    }
+
     /// Only requests with this method.
     pub fn method(mut self, method: &str) -> Self {
         self.method = Some(method.to_owned());

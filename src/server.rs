@@ -351,7 +351,11 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
 
     // Step 2: authenticate and run, under one lock. The key is checked again
     // here because it may have been revoked while a delay slept.
-    let route = router::route(&parts.method, path);
+    // With the admin API off, its paths are as unknown as any other.
+    let route = router::route(&parts.method, path).and_then(|r| match r {
+        Route::Admin(_) => Err(ApiError::NotFound(format!("no route for path {path}"))),
+        r => Ok(r),
+    });
     let input = Input {
         query: parts.uri.query(),
         content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),

@@ -222,6 +222,13 @@ pub fn identify(state: &State, presented: &str) -> Option<KeyRef> {
     bool::from(token.digest.ct_eq(&d)).then_some(KeyRef { account, seq })
 }
 
+/// The account holding the token with this digest, if it is live.
+pub fn owner(state: &State, digest: &TokenDigest) -> Option<AccountId> {
+    let &(account, seq) = state.tokens.by_lookup.get(&lookup_key(digest))?;
+    let token = state.tokens.lists[account as usize].get(&seq)?;
+    (token.digest == *digest).then_some(account)
+}
+
 /// Records that a token authenticated a request now.
 pub fn mark_used(state: &mut State, key: KeyRef, now_ms: i64) {
     if let Some(token) = state.tokens.lists[key.account as usize].get_mut(&key.seq) {
