@@ -70,7 +70,8 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// The largest request body accepted.
     pub max_body: usize,
-    /// How long a client may take to send request headers, and then the body.
+    /// How long a client may take to send request headers, and then the body;
+    /// hyper also closes keep-alive connections idle for this long.
     pub request_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
@@ -88,7 +89,7 @@ impl Default for Config {
             admin_token: None,
             state_file: None,
             max_body: DEFAULT_MAX_BODY,
-            request_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(5),
         }
     }

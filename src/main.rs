@@ -73,8 +73,9 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "ARCHIL_MOCK_MAX_BODY_BYTES", default_value_t = archil_mock::config::DEFAULT_MAX_BODY)]
     max_body_bytes: usize,
-    /// Seconds a client may take to send request headers, and again the body (then 408 or close).
-    #[arg(long, env = "ARCHIL_MOCK_REQUEST_TIMEOUT", default_value_t = 10)]
+    /// Seconds a client may take to send request headers, and again the body (then 408 or
+    /// close); also how long an idle keep-alive connection is kept.
+    #[arg(long, env = "ARCHIL_MOCK_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
     /// Log format on stderr.
     #[arg(long, env = "ARCHIL_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
