@@ -2,7 +2,7 @@
 //! and a broken file stops startup. (Kill -9 during writes: tests/crash.rs.)
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use archil_mock::{App, Config};
 use common::*;
@@ -14,9 +14,9 @@ fn temp_state(name: &str) -> PathBuf {
     dir.join("state.json")
 }
 
-fn config(path: &PathBuf) -> Config {
+fn config(path: &Path) -> Config {
     Config {
-        state_file: Some(path.clone()),
+        state_file: Some(path.to_owned()),
         ..Config::default()
     }
 }

@@ -169,6 +169,12 @@ impl ListQuery {
                         "limit must be between 1 and {MAX_LIMIT}"
                     )))
                 }
+                // An integer too large for i64 is still an integer, just out of range.
+                Err(_) if is_integer_text(&text) => {
+                    return Err(ApiError::Validation(format!(
+                        "limit must be between 1 and {MAX_LIMIT}"
+                    )))
+                }
                 Err(_) => return Err(ApiError::Validation("limit must be an integer".to_owned())),
             },
         };
@@ -436,6 +442,11 @@ fn view(t: &Token) -> TokenView {
     }
 }
 
+fn is_integer_text(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn suffix_of(secret: &str) -> [u8; 4] {
     let b = secret.as_bytes();
     let mut s = [b'?'; 4];
@@ -573,6 +584,8 @@ mod tests {
             assert!(ListQuery::parse(Some(q)).is_err(), "{q}");
         }
         assert_eq!(ListQuery::parse(Some("limit=100")).unwrap().limit, 100);
+        let huge = ListQuery::parse(Some("limit=99999999999999999999999")).unwrap_err();
+        assert_eq!(huge.message(), "limit must be between 1 and 100");
         assert_eq!(ListQuery::parse(None).unwrap().limit, 50);
     }
 
