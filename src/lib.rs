@@ -1,6 +1,42 @@
 //! archil-mock: a local emulator of the Archil Control Plane API, so Archil
 //! clients can be tested without the cloud.
 //!
+//! # Example
+//!
+//! An in-process server on a free port, a client under test, and an
+//! assertion on what the server saw:
+//!
+//! ```
+//! use archil_mock::{FaultRule, MockServer};
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     // Arrange: a server, and a fault that fails the next create once.
+//!     let server = MockServer::start().await;
+//!     server.faults().add(FaultRule::status(503).method("POST").times(1));
+//!
+//!     // Act: the client retries once after the 503.
+//!     let client = reqwest::Client::new();
+//!     let create = || {
+//!         client
+//!             .post(format!("{}/api/tokens", server.uri()))
+//!             .header("Authorization", server.api_key())
+//!             .json(&serde_json::json!({ "name": "ci" }))
+//!             .send()
+//!     };
+//!     assert_eq!(create().await.unwrap().status(), 503);
+//!     assert_eq!(create().await.unwrap().status(), 201);
+//!
+//!     // Assert: two requests reached the server; the token exists.
+//!     assert_eq!(server.requests().len(), 2);
+//!     let tokens = &server.state().accounts[0].tokens;
+//!     assert!(tokens.iter().any(|t| t.name == "ci"));
+//! }
+//! ```
+//!
+//! [`MockServer::builder`] sets keys, accounts, fixtures, the fault seed and
+//! the journal size; dropping the handle (or [`MockServer::shutdown`]) stops it.
+//!
 //! # Layout
 //!
 //! - [`server`]: [`App`] (state behind one lock) and [`run`], which serves a
@@ -23,6 +59,7 @@ pub mod error;
 pub mod faults;
 pub mod fixture;
 pub mod journal;
+pub mod mock_server;
 pub mod persist;
 pub mod router;
 pub mod server;
@@ -33,5 +70,6 @@ pub use error::ApiError;
 pub use faults::FaultRule;
 pub use fixture::Fixture;
 pub use journal::{JournalEntry, JournalFilter};
+pub use mock_server::{MockFaults, MockServer, MockServerBuilder};
 pub use server::{run, App};
 pub use state::State;

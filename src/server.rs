@@ -198,9 +198,14 @@ impl std::error::Error for Dropped {}
 /// lets in-flight requests finish for up to the config's drain timeout.
 pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
+    // Owning the connection tasks lets the drain timeout really close them:
+    // a library server must not leave a delayed request sleeping on the
+    // caller's runtime after `run` returns.
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
@@ -221,7 +226,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
                         service_fn(move |req| serve(served.clone(), req)),
                     );
                 let conn = graceful.watch(conn);
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let _ = conn.await;
                 });
             }
@@ -235,6 +240,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
             tracing::warn!("drain timeout: closing connections with requests in flight");
         }
     }
+    connections.abort_all();
     app.persist().await;
 }
 
