@@ -62,6 +62,7 @@ pub mod journal;
 pub mod mock_server;
 pub mod persist;
 pub mod router;
+pub mod scenario;
 pub mod server;
 pub mod state;
 

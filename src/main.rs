@@ -1,6 +1,6 @@
 //! The `archil-mock` binary: maps flags and environment variables into a
 //! [`Config`], binds, prints where it listens, and serves until SIGINT or
-//! SIGTERM. Subcommands: `healthcheck`.
+//! SIGTERM. Subcommands: `healthcheck`, `scenario`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +102,34 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         timeout: u64,
     },
+    /// Run scenario files (see fixtures/scenarios/README.md): one line per step,
+    /// then `N passed, M failed`. Exits 0 if every step passed, 1 if any
+    /// failed, 2 if a file is invalid.
+    Scenario {
+        /// Scenario files (JSON).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Run against this running instance (e.g. http://127.0.0.1:8080)
+        /// instead of a fresh in-process server per scenario; the scenarios'
+        /// fixtures are then ignored (start the target with them).
+        #[arg(long, env = "ARCHIL_MOCK_SCENARIO_TARGET", value_name = "URL")]
+        target: Option<String>,
+        /// With --target: POST /_mock/reset before each scenario.
+        #[arg(long, env = "ARCHIL_MOCK_SCENARIO_RESET", requires = "target")]
+        reset: bool,
+        /// Sent as X-Archil-Mock-Admin-Token on /_mock/ requests (for a target
+        /// started with --admin-token).
+        #[arg(
+            long = "admin-token",
+            env = "ARCHIL_MOCK_ADMIN_TOKEN",
+            value_name = "TOKEN"
+        )]
+        scenario_admin_token: Option<String>,
+        /// Also write a JUnit XML report here: one testsuite per scenario,
+        /// one testcase per step.
+        #[arg(long, env = "ARCHIL_MOCK_SCENARIO_JUNIT", value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,6 +142,21 @@ fn main() -> ExitCode {
         Some(Command::Healthcheck { url, timeout }) => {
             let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}", cli.serve.port));
             runtime.block_on(healthcheck(&url, Duration::from_secs(timeout)))
+        }
+        Some(Command::Scenario {
+            files,
+            target,
+            reset,
+            scenario_admin_token,
+            junit,
+        }) => {
+            let options = archil_mock::scenario::Options {
+                target,
+                reset,
+                admin_token: scenario_admin_token,
+                junit,
+            };
+            runtime.block_on(scenario(&files, &options))
         }
         None => runtime.block_on(serve(cli.serve)),
     }
@@ -228,6 +271,20 @@ async fn shutdown_signal() {
         () = term => {}
     }
     tracing::info!("shutting down: draining in-flight requests");
+}
+
+async fn scenario(files: &[PathBuf], options: &archil_mock::scenario::Options) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match archil_mock::scenario::run_files(files, options, &mut out).await {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            for line in e.to_string().lines() {
+                eprintln!("archil-mock scenario: {line}");
+            }
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn healthcheck(url: &str, timeout: Duration) -> ExitCode {
