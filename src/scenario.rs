@@ -677,10 +677,19 @@ impl Expect {
             let actual = path.lookup(&body);
             match expected.check(actual, vars) {
                 Ok(None) => {}
-                Ok(Some(wanted)) => problems.push(format!(
-                    "{path}: expected {wanted}, got {}",
-                    show_actual(actual)
-                )),
+                Ok(Some(wanted)) => {
+                    // A wrong length is clearer as a number than as the whole array.
+                    let got = match (expected, actual.and_then(length)) {
+                        (Expected::Matchers(ms), Some(n))
+                            if ms.iter().any(|m| matches!(m, Matcher::Length(_)))
+                                && wanted.starts_with("length") =>
+                        {
+                            format!("length {n}")
+                        }
+                        _ => show_actual(actual),
+                    };
+                    problems.push(format!("{path}: expected {wanted}, got {got}"))
+                }
                 Err(e) => problems.push(format!("{path}: {e}")),
             }
         }
@@ -1747,7 +1756,7 @@ mod tests {
                 "duration: expected at least 50 ms, got 3 ms",
                 "status: expected 200, got 401",
                 "data.tokens[0].name: expected \"ci\", got \"deploy\"",
-                "data.tokens: expected length 3, got [{\"name\":\"deploy\",\"token\":\"key-x\"}]",
+                "data.tokens: expected length 3, got length 1",
                 "data.gone: expected null, got (missing)",
                 "data.tokens[0].token: expected to be absent, got \"key-x\"",
             ]
