@@ -3,8 +3,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := target/debug/archil-mock
+MUSL := x86_64-unknown-linux-musl
+IMAGE ?= archil-mock:local
 
-.PHONY: run test lint rust-test python-test venv
+.PHONY: run test lint rust-test python-test venv image
 
 ## Run the mock on port 8080 with the built-in key `key-archil-mock`.
 run:
@@ -33,3 +35,11 @@ venv: $(VENV)/.installed
 python-test: $(VENV)/.installed
 	cargo build
 	ARCHIL_MOCK_BIN=$(abspath $(BIN)) $(VENV)/bin/pytest -q tests/python
+
+## Build the container image from a static binary built on this machine
+## (no base image is pulled). `docker build -t archil-mock .` does the same
+## with a builder stage where images can be pulled.
+image:
+	rustup target add $(MUSL)
+	cargo build --release --target $(MUSL)
+	docker build -f Dockerfile.local -t $(IMAGE) .
