@@ -14,7 +14,7 @@ run:
 
 ## Everything CI runs: formatting, lints, Rust tests (unit, integration, doc),
 ## and the official Python SDK suites.
-test: lint rust-test python-test
+test: lint rust-test scenarios python-test
 
 lint:
 	cargo fmt --all -- --check
@@ -23,6 +23,12 @@ lint:
 rust-test:
 	cargo test --all-targets
 	cargo test --doc
+
+## Replay the shipped scenarios in fixtures/scenarios/ (each on a fresh
+## in-process server) and write a JUnit report for CI.
+.PHONY: scenarios
+scenarios:
+	cargo run -q -- scenario fixtures/scenarios/*.json --junit target/scenarios.xml
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
