@@ -458,6 +458,31 @@ async fn read_body(
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
             Err(BodyError::Api(ApiError::PayloadTooLarge { limit }))
         }
-        Ok(Err(_)) => Err(BodyError::Disconnected),
+        Ok(Err(e)) => match malformed_framing(&*e) {
+            // The client is still there and owed an answer; hyper closes the
+            // connection after it, since the framing cannot be trusted.
+            Some(why) => Err(BodyError::Api(ApiError::Validation(format!(
+                "request body framing is malformed: {why}"
+            )))),
+            None => Err(BodyError::Disconnected),
+        },
     }
+}
+
+/// hyper reports a body it cannot decode (a bad chunk size, a chunk longer
+/// than declared) as an `InvalidInput`/`InvalidData` I/O error, and a client
+/// that went away as `UnexpectedEof` or a reset: only the former gets a 400.
+fn malformed_framing(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+            )
+            .then(|| io.to_string());
+        }
+        cause = err.source();
+    }
+    None
 }
