@@ -189,10 +189,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let addr: SocketAddr = listener
         .local_addr()
         .expect("a bound socket has an address");
+    let shutdown = shutdown_signal();
     println!("archil-mock listening on http://{addr}");
     println!("accepting API keys: {keys}");
     tracing::info!("fault probability seed: {}", app.seed());
-    archil_mock::run(listener, app, shutdown_signal()).await;
+    archil_mock::run(listener, app, shutdown).await;
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
@@ -242,8 +243,11 @@ fn init_logging(format: LogFormat, quiet: bool) {
     } else {
         tracing::Level::INFO
     };
+    // Colour only on a terminal: `docker logs` and CI logs get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -251,26 +255,40 @@ fn init_logging(format: LogFormat, quiet: bool) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT and SIGTERM handlers now, before the address is
+/// printed, so a signal sent as soon as the first line appears still drains
+/// and exits 0 instead of killing the process; the future completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: draining in-flight requests");
     }
-    tracing::info!("shutting down: draining in-flight requests");
 }
 
 async fn scenario(files: &[PathBuf], options: &archil_mock::scenario::Options) -> ExitCode {

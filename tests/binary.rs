@@ -278,7 +278,7 @@ async fn sigint_during_a_delayed_request_answers_it_then_exits_0() {
 }
 
 #[tokio::test]
-async fn after_a_signal_new_connections_are_refused() {
+async fn a_signal_right_after_startup_exits_0_and_closes_the_port() {
     let server = start(&[], &[]).await;
     let port = server.port;
     let stopped = server.stop().await;
@@ -607,4 +607,23 @@ async fn quiet_leaves_out_the_access_log() {
         "{}",
         stopped.stderr
     );
+}
+
+#[tokio::test]
+async fn text_logs_to_a_pipe_carry_no_colour_codes() {
+    let server = start(&[], &[]).await;
+    assert_eq!(
+        get(&server.url("/api/tokens"), Some("key-archil-mock"))
+            .await
+            .0,
+        200
+    );
+    let stopped = server.stop().await;
+
+    assert!(
+        stopped.stderr.contains("archil_mock::access"),
+        "{}",
+        stopped.stderr
+    );
+    assert!(!stopped.stderr.contains('\u{1b}'), "{:?}", stopped.stderr);
 }
