@@ -300,8 +300,10 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
             target: "archil_mock::access",
             method = %parts.method,
             path,
-            status = status.map_or_else(|| "dropped".to_owned(), |s| s.to_string()),
-            duration_ms = format_args!("{duration_ms:.2}"),
+            // 0 when the connection was dropped instead of answered.
+            status = status.unwrap_or(0),
+            dropped = status.is_none(),
+            duration_ms = (duration_ms * 100.0).round() / 100.0,
             fault = fault.as_deref().unwrap_or("-"),
             account = account.as_deref().unwrap_or("-"),
         );
