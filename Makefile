@@ -49,3 +49,14 @@ image:
 	rustup target add $(MUSL)
 	cargo build --release --target $(MUSL)
 	docker build -f Dockerfile.local -t $(IMAGE) .
+
+## Benchmark a release build against a bare hyper 1 floor: prints a table and
+## writes BENCHMARKS.md (about 4-5 minutes once built). The tooling is its own
+## cargo package in bench/. Driver flags: make bench BENCH_ARGS="--secs 3 --runs 1".
+.PHONY: bench
+bench:
+	cargo build --release
+	cargo build --release --manifest-path bench/Cargo.toml
+	$(or $(CARGO_TARGET_DIR),bench/target)/release/bench \
+		--mock $(or $(CARGO_TARGET_DIR),target)/release/archil-mock \
+		--out BENCHMARKS.md $(BENCH_ARGS)
