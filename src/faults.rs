@@ -452,12 +452,24 @@ impl Faults {
 pub fn path_matches(pattern: &str, path: &str) -> bool {
     let p = pattern.as_bytes();
     let s = path.as_bytes();
-    // reachable[j]: the pattern so far can consume exactly s[..j].
+    // Every request is checked against every rule, so rule out most pairs
+    // without allocating: a pattern without stars is an equality test, and
+    // the literal text before the first star and after the last must be the
+    // path's prefix and suffix.
+    let Some(first) = p.iter().position(|&b| b == b'*') else {
+        return p == s;
+    };
+    let last = p.iter().rposition(|&b| b == b'*').unwrap_or(first);
+    let (head, tail) = (&p[..first], &p[last + 1..]);
+    if s.len() < head.len() + tail.len() || !s.starts_with(head) || !s.ends_with(tail) {
+        return false;
+    }
+    // reachable[j]: the pattern so far can consume exactly s[..j]. O(|p|·|s|).
     let mut reachable = vec![false; s.len() + 1];
+    let mut next = vec![false; s.len() + 1];
     reachable[0] = true;
     let mut i = 0;
     while i < p.len() {
-        let mut next = vec![false; s.len() + 1];
         if p[i] == b'*' {
             let globstar = p.get(i + 1) == Some(&b'*');
             let mut carried = false;
@@ -471,12 +483,13 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
             }
             i += if globstar { 2 } else { 1 };
         } else {
+            next[0] = false;
             for j in 0..s.len() {
                 next[j + 1] = reachable[j] && s[j] == p[i];
             }
             i += 1;
         }
-        reachable = next;
+        std::mem::swap(&mut reachable, &mut next);
     }
     reachable[s.len()]
 }
@@ -507,6 +520,14 @@ mod tests {
         assert!(path_matches("*", "anything-without-slash"));
         assert!(!path_matches("/a*c", "/abd"));
         assert!(path_matches("/a*c", "/abbbc"));
+        assert!(
+            !path_matches("/a*a", "/a"),
+            "prefix and suffix may not overlap"
+        );
+        assert!(path_matches("/a*a", "/aa"));
+        assert!(path_matches("/x/**/y/*", "/x/1/2/y/z"));
+        assert!(!path_matches("/x/**/y/*", "/x/1/2/y/z/w"));
+        assert!(path_matches("**", ""));
     }
 
     #[test]
