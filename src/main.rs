@@ -163,7 +163,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
-    init_logging(args.log_format, args.quiet);
+    let _log_guard = init_logging(args.log_format, args.quiet);
     let config = match config_from(&args) {
         Ok(config) => config,
         Err(e) => {
@@ -237,7 +237,9 @@ fn describe_keys(config: &Config) -> String {
         .join(", ")
 }
 
-fn init_logging(format: LogFormat, quiet: bool) {
+/// Logs go through a background writer thread, so a request never waits on
+/// a write to stderr; the returned guard flushes what is queued when dropped.
+fn init_logging(format: LogFormat, quiet: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let level = if quiet {
         tracing::Level::WARN
     } else {
@@ -245,14 +247,16 @@ fn init_logging(format: LogFormat, quiet: bool) {
     };
     // Colour only on a terminal: `docker logs` and CI logs get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// Installs the SIGINT and SIGTERM handlers now, before the address is

@@ -398,7 +398,11 @@ pub fn count(state: &State, account: AccountId) -> usize {
 
 /// The public id of a token digest.
 pub fn id_of(digest: &TokenDigest) -> String {
-    hex::encode(digest)
+    // Into a fixed buffer: `hex::encode` builds the string a char at a time,
+    // which showed in list profiles.
+    let mut buf = [0u8; 64];
+    hex::encode_to_slice(digest, &mut buf).expect("64 bytes hold 32 in hex");
+    std::str::from_utf8(&buf).expect("hex is ASCII").to_owned()
 }
 
 /// The digest a public id names, if it is one.
