@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use bytes::Bytes;
 use hyper::header::HeaderMap;
+use hyper::{Method, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -47,6 +49,85 @@ pub struct JournalEntry {
     pub body: Option<String>,
 }
 
+/// What the server hands the journal for one request. Cheap to build on the
+/// request path (the header map and a short body are refcounted or small
+/// copies); timestamps are formatted and secrets redacted when it is read.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// See [`JournalEntry::seq`].
+    pub seq: u64,
+    /// Arrival, epoch milliseconds.
+    pub at_ms: i64,
+    /// The method.
+    pub method: Method,
+    /// Path and query.
+    pub uri: Uri,
+    /// See [`JournalEntry::status`].
+    pub status: Option<u16>,
+    /// See [`JournalEntry::fault`].
+    pub fault: Option<String>,
+    /// See [`JournalEntry::account`].
+    pub account: Option<String>,
+    /// See [`JournalEntry::duration_ms`].
+    pub duration_ms: f64,
+    /// The request headers, unredacted until read.
+    pub headers: HeaderMap,
+    /// The body, as [`RecordedBody::of`] keeps it.
+    pub body: RecordedBody,
+}
+
+/// A request body as the journal keeps it.
+#[derive(Debug, Clone)]
+pub enum RecordedBody {
+    /// No body.
+    Empty,
+    /// A short body, redacted when read.
+    Raw(Bytes),
+    /// A long body, redacted and cut on arrival (cutting first could split
+    /// the JSON and leave a secret unredacted).
+    Redacted(String),
+}
+
+impl RecordedBody {
+    /// Keeps a body: short ones as they are (a refcount, no copy), long ones redacted and cut.
+    pub fn of(body: &Bytes) -> RecordedBody {
+        if body.is_empty() {
+            RecordedBody::Empty
+        } else if body.len() <= BODY_LIMIT {
+            RecordedBody::Raw(body.clone())
+        } else {
+            redact_body(body).map_or(RecordedBody::Empty, RecordedBody::Redacted)
+        }
+    }
+
+    fn shown(&self) -> Option<String> {
+        match self {
+            RecordedBody::Empty => None,
+            RecordedBody::Raw(bytes) => redact_body(bytes),
+            RecordedBody::Redacted(text) => Some(text.clone()),
+        }
+    }
+}
+
+impl Record {
+    /// The entry as the journal API shows it, with secrets redacted.
+    pub fn entry(&self) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at: crate::clock::format_ms(self.at_ms),
+            method: self.method.to_string(),
+            path: self.uri.path().to_owned(),
+            query: self.uri.query().map(str::to_owned),
+            status: self.status,
+            fault: self.fault.clone(),
+            account: self.account.clone(),
+            duration_ms: self.duration_ms,
+            headers: redact_headers(&self.headers),
+            body: self.body.shown(),
+        }
+    }
+}
+
 /// Which entries to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct JournalFilter {
@@ -59,7 +140,7 @@ pub struct JournalFilter {
 /// The bounded journal.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Record>,
     capacity: usize,
     next_seq: u64,
 }
@@ -81,8 +162,8 @@ impl Journal {
         seq
     }
 
-    /// Records an entry, evicting the oldest when full.
-    pub fn record(&mut self, entry: JournalEntry) {
+    /// Records a request, evicting the oldest when full.
+    pub fn record(&mut self, entry: Record) {
         if self.capacity == 0 {
             return;
         }
@@ -100,13 +181,13 @@ impl Journal {
                 filter
                     .method
                     .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+                    .is_none_or(|m| m.eq_ignore_ascii_case(e.method.as_str()))
                     && filter
                         .path
                         .as_deref()
-                        .is_none_or(|p| path_matches(p, &e.path))
+                        .is_none_or(|p| path_matches(p, e.uri.path()))
             })
-            .cloned()
+            .map(Record::entry)
             .collect()
     }
 
@@ -198,19 +279,18 @@ fn redact_value(value: &mut Value) {
 mod tests {
     use super::*;
 
-    fn entry(seq: u64, method: &str, path: &str) -> JournalEntry {
-        JournalEntry {
+    fn entry(seq: u64, method: &str, path: &str) -> Record {
+        Record {
             seq,
-            at: String::new(),
-            method: method.into(),
-            path: path.into(),
-            query: None,
+            at_ms: 0,
+            method: method.parse().unwrap(),
+            uri: path.parse().unwrap(),
             status: Some(200),
             fault: None,
             account: None,
             duration_ms: 0.0,
-            headers: BTreeMap::new(),
-            body: None,
+            headers: HeaderMap::new(),
+            body: RecordedBody::Empty,
         }
     }
 
@@ -244,6 +324,16 @@ mod tests {
             redact_body(br#"{"name":"x","nested":[{"token":"key-0123456789abcdef"}]}"#).unwrap();
         assert!(!body.contains("0123456789ab"), "{body}");
         assert!(body.contains("cdef"), "{body}");
+    }
+
+    #[test]
+    fn long_bodies_are_redacted_before_they_are_cut() {
+        let secret = "key-0123456789abcdefghijklmnopqrstuvwxyz";
+        let body = format!(r#"{{"pad":"{}","token":"{secret}"}}"#, "x".repeat(5000));
+        let kept = RecordedBody::of(&Bytes::from(body)).shown().unwrap();
+        assert!(!kept.contains(&secret[..20]), "{}", &kept[..60]);
+        let short = RecordedBody::of(&Bytes::from(format!(r#"{{"token":"{secret}"}}"#)));
+        assert!(!short.shown().unwrap().contains(&secret[..20]));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
 use crate::faults::{Faults, Fired, Phase, RequestFacts};
 use crate::fixture::Fixture;
-use crate::journal::{self, Journal, JournalEntry};
+use crate::journal::{Journal, Record, RecordedBody};
 use crate::persist::StateFile;
 use crate::router::{self, Route, ADMIN_PREFIX};
 use crate::state::State;
@@ -77,7 +77,7 @@ impl App {
                 now,
             );
             tokens::restore(&mut state, account, stored).map_err(|reason| ConfigError::Key {
-                shown: journal::redact(&key.secret),
+                shown: crate::journal::redact(&key.secret),
                 reason,
             })?;
         }
@@ -268,14 +268,28 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
     let shortcut = Fired::from_headers(&parts.headers);
+    // With the admin API off, its paths are as unknown as any other.
+    let route = router::route(&parts.method, path).and_then(|r| match r {
+        Route::Admin(_) => Err(ApiError::NotFound(format!("no route for path {path}"))),
+        r => Ok(r),
+    });
+    let input = Input {
+        query: parts.uri.query(),
+        content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        body: body.as_deref().unwrap_or_default(),
+    };
 
-    // Step 1: who is calling, and does a fault fire?
-    let (seq, account, fired) = {
+    // One lock: who is calling, does a fault fire, and (unless a fault must
+    // strike first) run the request, all in one read-modify-write.
+    let (seq, account, fired, early) = {
         let mut core = app.core.lock();
         let core = &mut *core;
         let seq = core.journal.next_seq();
-        let key = auth.and_then(|a| tokens::identify(&core.state, a));
-        let account = key.map(|k| core.state.account_name(k.account).to_owned());
+        let key = authenticate(&core.state, auth);
+        let account = key
+            .as_ref()
+            .ok()
+            .map(|k| core.state.account_name(k.account).to_owned());
         let fired = match &shortcut {
             Ok(Some(f)) => Some(f.clone()),
             Ok(None) => {
@@ -289,10 +303,14 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
             }
             Err(_) => None,
         };
-        (seq, account, fired)
+        let blocked = body.is_err()
+            || shortcut.is_err()
+            || fired.as_ref().is_some_and(|f| f.phase == Phase::Before);
+        let early =
+            (!blocked).then(|| execute(&mut core.state, key, &route, input, clock::now_ms()));
+        (seq, account, fired, early)
     };
 
-    let journal_body = body.as_ref().ok().and_then(|b| journal::redact_body(b));
     let finish = |status: Option<u16>, response: Option<Resp>| {
         let fault = fired.as_ref().map(|f| f.rule.clone());
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -307,25 +325,23 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
             fault = fault.as_deref().unwrap_or("-"),
             account = account.as_deref().unwrap_or("-"),
         );
-        let entry = JournalEntry {
+        let record = Record {
             seq,
-            at: clock::format_ms(at_ms),
-            method: parts.method.to_string(),
-            path: path.to_owned(),
-            query: parts.uri.query().map(str::to_owned),
+            at_ms,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
             status,
             fault,
             account: account.clone(),
             duration_ms,
-            headers: journal::redact_headers(&parts.headers),
-            body: journal_body.clone(),
+            headers: parts.headers.clone(),
+            body: body.as_ref().map_or(RecordedBody::Empty, RecordedBody::of),
         };
-        app.core.lock().journal.record(entry);
+        app.core.lock().journal.record(record);
         match response {
             Some(mut r) => {
-                if let Ok(v) = HeaderValue::from_str(&seq.to_string()) {
-                    r.headers_mut().insert("x-request-id", v);
-                }
+                r.headers_mut()
+                    .insert("x-request-id", HeaderValue::from(seq));
                 Ok(r)
             }
             None => Err(Dropped),
@@ -336,42 +352,37 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
         finish(Some(status), Some(r))
     };
 
-    let body = match body {
-        Ok(body) => body,
-        Err(BodyError::Api(e)) => return respond(e.into_response()),
-        Err(BodyError::Disconnected) => return finish(None, None),
-    };
-    if let Err(e) = shortcut {
-        return respond(e.into_response());
+    if let Err(e) = &body {
+        return match e {
+            BodyError::Api(e) => respond(e.clone().into_response()),
+            BodyError::Disconnected => finish(None, None),
+        };
+    }
+    if let Err(e) = &shortcut {
+        return respond(e.clone().into_response());
     }
 
-    if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::Before) {
-        if let Some(delay) = f.delay {
-            tokio::time::sleep(delay).await;
+    let result = match early {
+        Some(result) => result,
+        None => {
+            // A before-phase fault fired: it strikes, or it delays and the
+            // request runs afterwards, with the key checked again in case it
+            // was revoked while the delay slept.
+            if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::Before) {
+                if let Some(delay) = f.delay {
+                    tokio::time::sleep(delay).await;
+                }
+                if f.reset {
+                    return finish(None, None);
+                }
+                if let Some(e) = &f.error {
+                    return respond(e.clone().into_response());
+                }
+            }
+            let mut core = app.core.lock();
+            let key = authenticate(&core.state, auth);
+            execute(&mut core.state, key, &route, input, clock::now_ms())
         }
-        if f.reset {
-            return finish(None, None);
-        }
-        if let Some(e) = &f.error {
-            return respond(e.clone().into_response());
-        }
-    }
-
-    // Step 2: authenticate and run, under one lock. The key is checked again
-    // here because it may have been revoked while a delay slept.
-    // With the admin API off, its paths are as unknown as any other.
-    let route = router::route(&parts.method, path).and_then(|r| match r {
-        Route::Admin(_) => Err(ApiError::NotFound(format!("no route for path {path}"))),
-        r => Ok(r),
-    });
-    let input = Input {
-        query: parts.uri.query(),
-        content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
-        body: &body,
-    };
-    let result = {
-        let mut core = app.core.lock();
-        execute(&mut core.state, auth, &route, input, clock::now_ms())
     };
     if result.is_ok() && route.as_ref().is_ok_and(Route::writes) {
         app.persist().await;
@@ -395,11 +406,22 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     respond(response)
 }
 
+/// The live key an `Authorization` value names, or the 401 to answer.
+fn authenticate(state: &State, auth: Option<&str>) -> Result<tokens::KeyRef, ApiError> {
+    match auth {
+        None | Some("") => Err(ApiError::Unauthorized(
+            "missing Authorization header; send `Authorization: key-…`".into(),
+        )),
+        Some(a) => tokens::identify(state, a)
+            .ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into())),
+    }
+}
+
 /// Auth, then the route, then the handler. Paths outside `/api/` are 404 for
 /// everyone; inside it, an unauthenticated caller learns nothing but 401.
 fn execute(
     state: &mut State,
-    auth: Option<&str>,
+    key: Result<tokens::KeyRef, ApiError>,
     route: &Result<Route, ApiError>,
     input: Input,
     now_ms: i64,
@@ -407,15 +429,7 @@ fn execute(
     if let Err(e @ ApiError::NotFound(_)) = route {
         return Err(e.clone());
     }
-    let key = match auth {
-        None | Some("") => {
-            return Err(ApiError::Unauthorized(
-                "missing Authorization header; send `Authorization: key-…`".into(),
-            ))
-        }
-        Some(a) => tokens::identify(state, a)
-            .ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into()))?,
-    };
+    let key = key?;
     let route = route.as_ref().map_err(Clone::clone)?;
     tokens::mark_used(state, key, now_ms);
     api::dispatch(
