@@ -2,6 +2,7 @@
 //! [`Config`], binds, prints where it listens, and serves until SIGINT or
 //! SIGTERM. Subcommands: `healthcheck`, `scenario`.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -190,8 +191,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .local_addr()
         .expect("a bound socket has an address");
     let shutdown = shutdown_signal();
-    println!("archil-mock listening on http://{addr}");
-    println!("accepting API keys: {keys}");
+    // A reader that closes our stdout early (`| head -1`) must not kill the
+    // server, so these writes ignore errors instead of panicking like println!.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "archil-mock listening on http://{addr}");
+    let _ = writeln!(stdout, "accepting API keys: {keys}");
+    let _ = stdout.flush();
     tracing::info!("fault probability seed: {}", app.seed());
     archil_mock::run(listener, app, shutdown).await;
     tracing::info!("stopped");

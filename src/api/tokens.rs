@@ -162,6 +162,10 @@ impl ListQuery {
         }
         let limit = match limit {
             None => DEFAULT_LIMIT,
+            // Rust's parser takes a leading `+`; a query parameter should not.
+            Some(text) if text.starts_with('+') => {
+                return Err(ApiError::Validation("limit must be an integer".to_owned()))
+            }
             Some(text) => match text.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
                 Ok(_) => {
@@ -482,7 +486,7 @@ fn encode_cursor(seq: u64) -> String {
 
 fn decode_cursor(text: &str) -> Option<u64> {
     let hex = text.strip_prefix('t')?;
-    if hex.is_empty() || hex.len() > 16 {
+    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u64::from_str_radix(hex, 16).ok()
