@@ -54,11 +54,17 @@ impl Reply {
     /// Wraps `data` in the success envelope; `next_cursor` goes at the top level,
     /// where the official SDK reads it.
     pub fn new<T: Serialize>(status: StatusCode, data: &T, next_cursor: Option<&str>) -> Reply {
-        let body = serde_json::to_vec(&Envelope {
-            success: true,
-            data,
-            next_cursor,
-        })
+        // A list page of 50 is ~15 KiB; start big enough that most answers
+        // never regrow.
+        let mut body = Vec::with_capacity(1024);
+        serde_json::to_writer(
+            &mut body,
+            &Envelope {
+                success: true,
+                data,
+                next_cursor,
+            },
+        )
         .expect("API data always serialises");
         Reply { status, body }
     }

@@ -100,16 +100,53 @@ pub struct CreatedToken {
 
 /// The `data` of a list response.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TokenList {
+pub struct TokenList<'a> {
     /// This page's tokens, oldest first.
-    pub tokens: Vec<TokenView>,
+    pub tokens: Vec<TokenRow<'a>>,
+}
+
+/// A stored token serialised straight from the store, as [`TokenView`] would
+/// be but without building its strings: a list page serialises 50 of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRow<'a>(&'a Token);
+
+impl TokenRow<'_> {
+    /// The owned view of the same token.
+    pub fn view(&self) -> TokenView {
+        view(self.0)
+    }
+}
+
+impl Serialize for TokenRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let t = self.0;
+        let mut id = [0u8; 64];
+        hex::encode_to_slice(t.digest, &mut id).expect("64 bytes hold 32 in hex");
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", std::str::from_utf8(&id).expect("hex is ASCII"))?;
+        map.serialize_entry("name", &*t.name)?;
+        if let Some(d) = &t.description {
+            map.serialize_entry("description", &**d)?;
+        }
+        // The suffix is checked to be visible ASCII when stored.
+        map.serialize_entry(
+            "tokenSuffix",
+            std::str::from_utf8(&t.suffix).unwrap_or("????"),
+        )?;
+        map.serialize_entry("createdAt", &clock::Timestamp(t.created_ms))?;
+        if let Some(used) = t.last_used_ms {
+            map.serialize_entry("lastUsedAt", &clock::Timestamp(used))?;
+        }
+        map.end()
+    }
 }
 
 /// One page of a listing and the cursor to the next, if more remain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
+pub struct Page<'a> {
     /// The envelope's `data`.
-    pub data: TokenList,
+    pub data: TokenList<'a>,
     /// The envelope's top-level `nextCursor`.
     pub next_cursor: Option<String>,
 }
@@ -268,7 +305,7 @@ pub fn create(state: &mut State, ctx: Ctx, new: NewToken, secret: String) -> Cre
 }
 
 /// `GET /api/tokens`: one page of the caller's tokens, oldest first.
-pub fn list(state: &State, ctx: Ctx, query: &ListQuery) -> Result<Page, ApiError> {
+pub fn list<'a>(state: &'a State, ctx: Ctx, query: &ListQuery) -> Result<Page<'a>, ApiError> {
     let Some(tokens) = state.tokens.lists.get(ctx.account as usize) else {
         return Ok(Page {
             data: TokenList { tokens: Vec::new() },
@@ -287,7 +324,7 @@ pub fn list(state: &State, ctx: Ctx, query: &ListQuery) -> Result<Page, ApiError
     };
     Ok(Page {
         data: TokenList {
-            tokens: page.into_iter().map(|(_, t)| view(t)).collect(),
+            tokens: page.into_iter().map(|(_, t)| TokenRow(t)).collect(),
         },
         next_cursor,
     })
@@ -567,11 +604,11 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(first.data.tokens[0].name, "t0");
+        assert_eq!(first.data.tokens[0].view().name, "t0");
         let cursor = first.next_cursor.expect("more remain");
         let q = ListQuery::parse(Some(&format!("limit=3&cursor={cursor}"))).unwrap();
         let second = list(&state, c, &q).unwrap();
-        let names: Vec<_> = second.data.tokens.iter().map(|t| t.name.as_str()).collect();
+        let names: Vec<_> = second.data.tokens.iter().map(|t| t.view().name).collect();
         assert_eq!(names, ["t2", "t3", "t4"]);
         assert_eq!(second.next_cursor, None);
     }
@@ -595,6 +632,36 @@ mod tests {
         let huge = ListQuery::parse(Some("limit=99999999999999999999999")).unwrap_err();
         assert_eq!(huge.message(), "limit must be between 1 and 100");
         assert_eq!(ListQuery::parse(None).unwrap().limit, 50);
+    }
+
+    #[test]
+    fn a_listed_row_serialises_exactly_as_its_view() {
+        let mut state = State::new();
+        let c = ctx(&mut state, "a");
+        let plain = create(&mut state, c, new("plain"), new_secret());
+        let described = NewToken {
+            name: "d\"é😀".into(),
+            description: Some("why".into()),
+        };
+        create(&mut state, c, described, new_secret());
+        let key = identify(&state, &plain.token).unwrap();
+        mark_used(&mut state, key, 1_800_000_000_500);
+        let page = list(
+            &state,
+            c,
+            &ListQuery {
+                limit: 50,
+                after: None,
+            },
+        )
+        .unwrap();
+        for row in &page.data.tokens {
+            let direct = serde_json::to_value(row).unwrap();
+            assert_eq!(direct, serde_json::to_value(row.view()).unwrap());
+        }
+        let first = serde_json::to_value(page.data.tokens[0]).unwrap();
+        assert_eq!(first["lastUsedAt"], "2027-01-15T08:00:00.5Z");
+        assert!(first.get("description").is_none());
     }
 
     #[test]
