@@ -62,7 +62,13 @@ impl TestServer {
     }
 
     /// Sends a request with an optional key and JSON body; returns status and JSON body.
-    pub async fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = client().request(method.parse().unwrap(), self.url(path));
         if let Some(key) = key {
             req = req.header("authorization", key);
@@ -78,8 +84,16 @@ impl TestServer {
     }
 
     /// Sends raw bytes with the given headers; returns status, headers and JSON body.
-    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut req = client().request(method.parse().unwrap(), self.url(path)).body(body);
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = client()
+            .request(method.parse().unwrap(), self.url(path))
+            .body(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -94,7 +108,12 @@ impl TestServer {
     /// Creates a token with `key`; returns the create response's `data`.
     pub async fn create(&self, key: &str, name: &str) -> Value {
         let (status, body) = self
-            .call("POST", "/api/tokens", Some(key), Some(serde_json::json!({ "name": name })))
+            .call(
+                "POST",
+                "/api/tokens",
+                Some(key),
+                Some(serde_json::json!({ "name": name })),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         body["data"].clone()
@@ -137,6 +156,8 @@ pub fn client() -> reqwest::Client {
 pub fn assert_error(status: u16, body: &Value, expected: u16, needle: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["success"], false, "{body}");
-    let msg = body["error"].as_str().unwrap_or_else(|| panic!("no error message: {body}"));
+    let msg = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message: {body}"));
     assert!(msg.contains(needle), "error {msg:?} lacks {needle:?}");
 }
