@@ -11,6 +11,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::api::Reply;
+use crate::config::ConfigError;
 use crate::error::{json_response, ApiError};
 use crate::faults::FaultRule;
 use crate::fixture::Fixture;
@@ -22,16 +23,20 @@ use crate::server::App;
 pub const ADMIN_TOKEN_HEADER: &str = "x-archil-mock-admin-token";
 
 impl App {
-    /// Returns to the startup state: fixtures and keys as loaded, their faults
-    /// only, an empty journal. With a state file, the file follows.
-    pub async fn reset(self: &Arc<Self>) {
+    /// Returns to the startup state: keys and fixtures loaded (fixture files
+    /// are read again, so edits take effect), their faults only, an empty
+    /// journal. With a state file, the state as loaded at startup, and the
+    /// file follows. A fixture that no longer loads changes nothing.
+    pub async fn reset(self: &Arc<Self>) -> Result<(), ConfigError> {
+        let (state, faults) = self.startup()?;
         {
             let mut core = self.core.lock();
-            core.state = self.startup_state.clone();
-            core.faults = self.startup_faults.clone();
+            core.state = state;
+            core.faults = faults;
             core.journal.clear();
         }
         self.persist().await;
+        Ok(())
     }
 
     /// Adds fault rules (all or none) and returns their ids.
@@ -131,7 +136,9 @@ async fn handle(app: &Arc<App>, parts: &Parts, body: &[u8]) -> Result<Reply, Api
             seed: app.seed(),
         }),
         AdminRoute::Reset => {
-            app.reset().await;
+            app.reset()
+                .await
+                .map_err(|e| ApiError::Conflict(format!("reset refused, nothing changed: {e}")))?;
             ok(&Health {
                 status: "reset",
                 seed: app.seed(),

@@ -299,7 +299,12 @@ impl MockServer {
     }
 
     /// Returns to the startup state, as `POST /_mock/reset` does: keys and
-    /// fixtures as loaded (with their faults only) and an empty journal.
+    /// fixtures loaded again (with their faults only) and an empty journal.
+    ///
+    /// # Panics
+    ///
+    /// If a fixture file was changed since startup and no longer loads; the
+    /// server is then left as it was.
     ///
     /// ```
     /// # #[tokio::main] async fn main() {
@@ -319,7 +324,9 @@ impl MockServer {
     /// # }
     /// ```
     pub async fn reset(&self) {
-        self.app.reset().await;
+        if let Err(e) = self.app.reset().await {
+            panic!("MockServer::reset: a fixture no longer loads: {e}");
+        }
     }
 
     /// Stops accepting connections, lets in-flight requests finish (for up

@@ -29,7 +29,7 @@ use crate::api::{self, tokens, Ctx, Input, Reply};
 use crate::clock;
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
-use crate::faults::{Faults, Fired, Phase, RequestFacts};
+use crate::faults::{FaultRule, Faults, Fired, Phase, RequestFacts};
 use crate::fixture::Fixture;
 use crate::journal::{Journal, Record, RecordedBody};
 use crate::persist::StateFile;
@@ -54,8 +54,7 @@ pub(crate) struct Core {
 pub struct App {
     pub(crate) core: Mutex<Core>,
     /// What `POST /_mock/reset` returns to.
-    pub(crate) startup_state: State,
-    pub(crate) startup_faults: Faults,
+    startup: Startup,
     pub(crate) config: Config,
     pub(crate) state_file: Option<StateFile>,
     seed: u64,
@@ -67,32 +66,7 @@ impl App {
     /// fixture tokens, having been seeded from them on the first run).
     pub fn new(config: Config) -> Result<Arc<App>, ConfigError> {
         let now = clock::now_ms();
-        let mut state = State::new();
-        for key in config.effective_keys() {
-            let account = state.account(&key.account);
-            let stored = tokens::StoredToken::from_secret(
-                &key.secret,
-                "bootstrap",
-                Some("Bootstrap key from the command line"),
-                now,
-            );
-            tokens::restore(&mut state, account, stored).map_err(|reason| ConfigError::Key {
-                shown: crate::journal::redact(&key.secret),
-                reason,
-            })?;
-        }
-        let mut fault_rules = Vec::new();
-        for path in &config.fixtures {
-            let fixture = Fixture::load(path)?;
-            fixture
-                .apply(&mut state, now)
-                .map_err(|(at, reason)| ConfigError::Fixture {
-                    path: path.clone(),
-                    at,
-                    reason,
-                })?;
-            fault_rules.extend(fixture.faults);
-        }
+        let (mut state, mut fault_rules) = load_startup(&config, now)?;
         let state_file = config.state_file.clone().map(StateFile::new);
         if let Some(file) = &state_file {
             let bad = |at: String, reason: String| ConfigError::Fixture {
@@ -113,25 +87,24 @@ impl App {
                 fault_rules.extend(saved.faults);
             }
         }
-        let mut faults = Faults::default();
-        faults
-            .add(fault_rules)
-            .map_err(|reason| ConfigError::Fixture {
-                path: "fixtures".into(),
-                at: "$.faults".into(),
-                reason,
-            })?;
+        let faults = startup_faults(fault_rules)?;
+        let startup = match &state_file {
+            Some(_) => Startup::Snapshot {
+                state: state.clone(),
+                faults: faults.clone(),
+            },
+            None => Startup::Reload { at_ms: now },
+        };
         let seed = config.seed.unwrap_or_else(rand::random);
         let app = App {
             core: Mutex::new(Core {
-                state: state.clone(),
-                faults: faults.clone(),
+                state,
+                faults,
                 journal: Journal::new(config.journal_capacity),
                 rng: StdRng::seed_from_u64(seed),
                 generation: 1,
             }),
-            startup_state: state,
-            startup_faults: faults,
+            startup,
             config,
             state_file,
             seed,
@@ -143,6 +116,17 @@ impl App {
             })?;
         }
         Ok(Arc::new(app))
+    }
+
+    /// The state and faults `POST /_mock/reset` returns to.
+    pub(crate) fn startup(&self) -> Result<(State, Faults), ConfigError> {
+        match &self.startup {
+            Startup::Snapshot { state, faults } => Ok((state.clone(), faults.clone())),
+            Startup::Reload { at_ms } => {
+                let (state, rules) = load_startup(&self.config, *at_ms)?;
+                Ok((state, startup_faults(rules)?))
+            }
+        }
     }
 
     /// The seed fault probabilities are drawn with.
@@ -179,6 +163,60 @@ impl App {
             Err(e) => tracing::error!("state file writer panicked: {e}"),
         }
     }
+}
+
+/// Where the startup state comes from on reset.
+#[derive(Debug)]
+enum Startup {
+    /// Rebuilt from the keys and fixture files, as WireMock reloads its
+    /// mappings: no second copy of a large store sits in memory, and edits to
+    /// a fixture file take effect on the next reset. Tokens without a
+    /// `createdAt` get the startup time again, so a reset reproduces them.
+    Reload { at_ms: i64 },
+    /// With a state file the state on disk moves on, so the state as loaded
+    /// at startup is kept.
+    Snapshot { state: State, faults: Faults },
+}
+
+/// Bootstrap keys, then each fixture in order.
+fn load_startup(config: &Config, now: i64) -> Result<(State, Vec<FaultRule>), ConfigError> {
+    let mut state = State::new();
+    for key in config.effective_keys() {
+        let account = state.account(&key.account);
+        let stored = tokens::StoredToken::from_secret(
+            &key.secret,
+            "bootstrap",
+            Some("Bootstrap key from the command line"),
+            now,
+        );
+        tokens::restore(&mut state, account, stored).map_err(|reason| ConfigError::Key {
+            shown: crate::journal::redact(&key.secret),
+            reason,
+        })?;
+    }
+    let mut fault_rules = Vec::new();
+    for path in &config.fixtures {
+        let fixture = Fixture::load(path)?;
+        fixture
+            .apply(&mut state, now)
+            .map_err(|(at, reason)| ConfigError::Fixture {
+                path: path.clone(),
+                at,
+                reason,
+            })?;
+        fault_rules.extend(fixture.faults);
+    }
+    Ok((state, fault_rules))
+}
+
+fn startup_faults(rules: Vec<FaultRule>) -> Result<Faults, ConfigError> {
+    let mut faults = Faults::default();
+    faults.add(rules).map_err(|reason| ConfigError::Fixture {
+        path: "fixtures".into(),
+        at: "$.faults".into(),
+        reason,
+    })?;
+    Ok(faults)
 }
 
 /// Why a connection was dropped without a response (a `reset` fault, or a

@@ -289,3 +289,51 @@ async fn admin_requests_are_not_journaled_and_skip_api_auth() {
     server.call("GET", "/_mock/faults", None, None).await;
     assert!(server.app.requests(&Default::default()).is_empty());
 }
+
+#[tokio::test]
+async fn reset_reloads_fixture_files_and_refuses_a_broken_one_changing_nothing() {
+    let dir = std::env::temp_dir().join(format!("archil-mock-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("editable.json");
+    let key_a = "key-reload-aaaa-0001";
+    let key_b = "key-reload-bbbb-0002";
+    let fixture = |key: &str| {
+        format!(
+            r#"{{"accounts":[{{"name":"default","tokens":[{{"token":"{key}","name":"n"}}]}}]}}"#
+        )
+    };
+    std::fs::write(&path, fixture(key_a)).unwrap();
+    let server = TestServer::with(Config {
+        fixtures: vec![path.clone()],
+        ..Config::default()
+    })
+    .await;
+    assert_eq!(
+        server.call("GET", "/api/tokens", Some(key_a), None).await.0,
+        200
+    );
+
+    // An edit takes effect on reset, as WireMock reloads its mappings.
+    std::fs::write(&path, fixture(key_b)).unwrap();
+    assert_eq!(server.call("POST", "/_mock/reset", None, None).await.0, 200);
+    assert_eq!(
+        server.call("GET", "/api/tokens", Some(key_a), None).await.0,
+        401
+    );
+    assert_eq!(
+        server.call("GET", "/api/tokens", Some(key_b), None).await.0,
+        200
+    );
+
+    // A file broken since startup: 409 naming it, and nothing changes.
+    server.create(key_b, "survivor").await;
+    std::fs::write(&path, "{ broken").unwrap();
+    let (status, body) = server.call("POST", "/_mock/reset", None, None).await;
+    assert_error(status, &body, 409, "editable.json");
+    assert_eq!(
+        server.list_all(key_b, 50).await.len(),
+        3,
+        "bootstrap, fixture key, survivor"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
