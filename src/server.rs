@@ -406,16 +406,10 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
             // A before-phase fault fired: it strikes, or it delays and the
             // request runs afterwards, with the key checked again in case it
             // was revoked while the delay slept.
-            if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::Before) {
-                if let Some(delay) = f.delay {
-                    tokio::time::sleep(delay).await;
-                }
-                if f.reset {
-                    return finish(None, None);
-                }
-                if let Some(e) = &f.error {
-                    return respond(e.clone().into_response());
-                }
+            match strike(fired.as_ref(), Phase::Before).await {
+                Strike::Drop => return finish(None, None),
+                Strike::Answer(e) => return respond(e.into_response()),
+                Strike::Pass => {}
             }
             let mut core = app.core.lock();
             let key = authenticate(&core.state, auth);
@@ -430,18 +424,36 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
         Err(e) => e.into_response(),
     };
 
-    if let Some(f) = fired.as_ref().filter(|f| f.phase == Phase::After) {
-        if let Some(delay) = f.delay {
-            tokio::time::sleep(delay).await;
-        }
-        if f.reset {
-            return finish(None, None);
-        }
-        if let Some(e) = &f.error {
-            return respond(e.clone().into_response());
-        }
+    match strike(fired.as_ref(), Phase::After).await {
+        Strike::Drop => finish(None, None),
+        Strike::Answer(e) => respond(e.into_response()),
+        Strike::Pass => respond(response),
     }
-    respond(response)
+}
+
+/// What a fault does to a request at one phase.
+enum Strike {
+    /// Drop the connection.
+    Drop,
+    /// Answer with this error instead.
+    Answer(ApiError),
+    /// Carry on (no fault at this phase, or only a delay, now slept).
+    Pass,
+}
+
+/// Sleeps a fault's delay if it belongs to `phase`, then says what it does.
+async fn strike(fired: Option<&Fired>, phase: Phase) -> Strike {
+    let Some(f) = fired.filter(|f| f.phase == phase) else {
+        return Strike::Pass;
+    };
+    if let Some(delay) = f.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match (&f.error, f.reset) {
+        (_, true) => Strike::Drop,
+        (Some(e), false) => Strike::Answer(e.clone()),
+        (None, false) => Strike::Pass,
+    }
 }
 
 /// The live key an `Authorization` value names, or the 401 to answer.
