@@ -117,10 +117,10 @@ impl Fixture {
                     .map_err(|(f, r)| (format!("{at}{f}"), r))?;
                 // The same key in the same account (a bootstrap key in a saved
                 // snapshot, say) is one token; in another account it is an error.
-                match tokens::owner(&staged, &stored.digest) {
-                    Some(owner) if owner == id => continue,
+                match tokens::find(&staged, &stored.digest) {
+                    Some(owner) if owner.account == id => continue,
                     Some(owner) => {
-                        let other = staged.account_name(owner).to_owned();
+                        let other = staged.account_name(owner.account).to_owned();
                         return Err((at, format!("this key already belongs to account {other:?}")));
                     }
                     None => tokens::restore(&mut staged, id, stored).map_err(|r| (at, r))?,

@@ -121,8 +121,7 @@ impl Serialize for TokenRow<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let t = self.0;
-        let mut id = [0u8; 64];
-        hex::encode_to_slice(t.digest, &mut id).expect("64 bytes hold 32 in hex");
+        let id = hex_id(&t.digest);
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("id", std::str::from_utf8(&id).expect("hex is ASCII"))?;
         map.serialize_entry("name", &*t.name)?;
@@ -260,20 +259,17 @@ pub fn check_secret(secret: &str) -> Result<(), String> {
 
 /// The token a presented `Authorization` value names, if it is live.
 ///
-/// The secret is hashed first and only digests are compared: the map lookup
-/// uses half the digest, and the full digest is compared in constant time.
+/// The secret is hashed first and only digests are compared: see [`find`].
 pub fn identify(state: &State, presented: &str) -> Option<KeyRef> {
-    let d = digest(presented);
-    let &(account, seq) = state.tokens.by_lookup.get(&lookup_key(&d))?;
-    let token = state.tokens.lists[account as usize].get(&seq)?;
-    bool::from(token.digest.ct_eq(&d)).then_some(KeyRef { account, seq })
+    find(state, &digest(presented))
 }
 
-/// The account holding the token with this digest, if it is live.
-pub fn owner(state: &State, digest: &TokenDigest) -> Option<AccountId> {
+/// The live token with this digest: the map lookup uses half the digest, and
+/// the full digest is compared in constant time.
+pub fn find(state: &State, digest: &TokenDigest) -> Option<KeyRef> {
     let &(account, seq) = state.tokens.by_lookup.get(&lookup_key(digest))?;
     let token = state.tokens.lists[account as usize].get(&seq)?;
-    (token.digest == *digest).then_some(account)
+    bool::from(token.digest.ct_eq(digest)).then_some(KeyRef { account, seq })
 }
 
 /// Records that a token authenticated a request now.
@@ -335,21 +331,14 @@ pub fn list<'a>(state: &'a State, ctx: Ctx, query: &ListQuery) -> Result<Page<'a
 pub fn delete(state: &mut State, ctx: Ctx, id: &str) -> Result<Message, ApiError> {
     let not_found = || ApiError::NotFound(format!("API token {} not found", shorten(id)));
     let d = parse_id(id).ok_or_else(not_found)?;
-    let key = lookup_key(&d);
-    match state.tokens.by_lookup.get(&key) {
-        Some(&(account, seq)) if account == ctx.account => {
-            let list = &mut state.tokens.lists[account as usize];
-            if list.get(&seq).map(|t| t.digest) != Some(d) {
-                return Err(not_found());
-            }
-            list.remove(&seq);
-            state.tokens.by_lookup.remove(&key);
-            Ok(Message {
-                message: "API token deleted".to_owned(),
-            })
-        }
-        _ => Err(not_found()),
-    }
+    let key = find(state, &d)
+        .filter(|k| k.account == ctx.account)
+        .ok_or_else(not_found)?;
+    state.tokens.lists[key.account as usize].remove(&key.seq);
+    state.tokens.by_lookup.remove(&lookup_key(&d));
+    Ok(Message {
+        message: "API token deleted".to_owned(),
+    })
 }
 
 /// A token as fixtures and state files describe it: by digest, never by secret.
@@ -428,22 +417,19 @@ pub fn export(state: &State, account: AccountId) -> Vec<StoredToken> {
         .collect()
 }
 
-/// The number of live tokens of an account.
-pub fn count(state: &State, account: AccountId) -> usize {
-    state
-        .tokens
-        .lists
-        .get(account as usize)
-        .map_or(0, BTreeMap::len)
-}
-
 /// The public id of a token digest.
 pub fn id_of(digest: &TokenDigest) -> String {
-    // Into a fixed buffer: `hex::encode` builds the string a char at a time,
-    // which showed in list profiles.
+    std::str::from_utf8(&hex_id(digest))
+        .expect("hex is ASCII")
+        .to_owned()
+}
+
+/// The id in a fixed buffer: `hex::encode` builds a string a char at a time,
+/// which showed in list profiles.
+fn hex_id(digest: &TokenDigest) -> [u8; 64] {
     let mut buf = [0u8; 64];
     hex::encode_to_slice(digest, &mut buf).expect("64 bytes hold 32 in hex");
-    std::str::from_utf8(&buf).expect("hex is ASCII").to_owned()
+    buf
 }
 
 /// The digest a public id names, if it is one.
