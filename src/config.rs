@@ -34,18 +34,21 @@ impl KeySpec {
                 None => (default_account, arg),
             }
         };
+        KeySpec::new(account.to_owned(), secret.to_owned())
+    }
+
+    /// A checked key: the account 1..=100 characters, the secret a `key-…`
+    /// that fits in a header. Errors show the secret redacted.
+    pub fn new(account: String, secret: String) -> Result<KeySpec, ConfigError> {
         let bad = |reason: String| ConfigError::Key {
-            shown: crate::journal::redact(arg),
+            shown: crate::journal::redact(&secret),
             reason,
         };
         if account.is_empty() || account.len() > 100 {
             return Err(bad("the account name must be 1..=100 characters".into()));
         }
-        check_secret(secret).map_err(bad)?;
-        Ok(KeySpec {
-            account: account.to_owned(),
-            secret: secret.to_owned(),
-        })
+        check_secret(&secret).map_err(bad)?;
+        Ok(KeySpec { account, secret })
     }
 }
 

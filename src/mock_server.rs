@@ -12,11 +12,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::tokens::check_secret;
 use crate::config::{Config, ConfigError, KeySpec};
 use crate::faults::FaultRule;
 use crate::fixture::Fixture;
-use crate::journal::{self, JournalEntry, JournalFilter};
+use crate::journal::{JournalEntry, JournalFilter};
 use crate::server::{self, App};
 
 /// A running emulator on `127.0.0.1` and a free port, served on the caller's
@@ -107,6 +106,56 @@ impl MockServer {
     /// ```
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
+    }
+
+    /// Starts a server from a whole [`Config`], the type the binary fills
+    /// from its flags: every setting at once, or one the builder lacks.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::{Config, MockServer};
+    ///
+    /// // Arrange
+    /// let config = Config { journal_capacity: 1, ..Config::default() };
+    ///
+    /// // Act
+    /// let server = MockServer::with_config(config).await.unwrap();
+    /// for _ in 0..3 {
+    ///     reqwest::get(format!("{}/api/tokens", server.uri())).await.unwrap();
+    /// }
+    ///
+    /// // Assert
+    /// assert_eq!(server.requests().len(), 1);
+    /// # }
+    /// ```
+    pub async fn with_config(config: Config) -> Result<MockServer, ConfigError> {
+        let api_key = {
+            let keys = config.effective_keys();
+            keys.iter()
+                .find(|k| k.account == config.default_account)
+                .or(keys.first())
+                .map(|k| k.secret.clone())
+                .expect("effective_keys is never empty")
+        };
+        let app = App::new(config)?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| ConfigError::Io(format!("cannot bind 127.0.0.1:0: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ConfigError::Io(format!("bound socket has no address: {e}")))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, app.clone(), async {
+            // A dropped sender (the handle dropped) stops the server too.
+            let _ = stopped.await;
+        }));
+        Ok(MockServer {
+            app,
+            addr,
+            api_key,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// The base URL, `http://127.0.0.1:PORT`, without a trailing slash.
@@ -808,34 +857,7 @@ impl MockServerBuilder {
     /// # }
     /// ```
     pub async fn try_start(self) -> Result<MockServer, ConfigError> {
-        let config = self.config()?;
-        let api_key = {
-            let keys = config.effective_keys();
-            keys.iter()
-                .find(|k| k.account == config.default_account)
-                .or(keys.first())
-                .map(|k| k.secret.clone())
-                .expect("effective_keys is never empty")
-        };
-        let app = App::new(config)?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| ConfigError::Io(format!("cannot bind 127.0.0.1:0: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ConfigError::Io(format!("bound socket has no address: {e}")))?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(listener, app.clone(), async {
-            // A dropped sender (the handle dropped) stops the server too.
-            let _ = stopped.await;
-        }));
-        Ok(MockServer {
-            app,
-            addr,
-            api_key,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        MockServer::with_config(self.config()?).await
     }
 
     fn config(self) -> Result<Config, ConfigError> {
@@ -845,15 +867,7 @@ impl MockServerBuilder {
         }
         for (account, secret) in self.keys {
             let account = account.unwrap_or_else(|| config.default_account.clone());
-            let bad = |reason: String| ConfigError::Key {
-                shown: journal::redact(&secret),
-                reason,
-            };
-            if account.is_empty() || account.len() > 100 {
-                return Err(bad("the account name must be 1..=100 characters".into()));
-            }
-            check_secret(&secret).map_err(bad)?;
-            config.keys.push(KeySpec { account, secret });
+            config.keys.push(KeySpec::new(account, secret)?);
         }
         config.fixtures = self.fixtures;
         config.seed = self.seed;

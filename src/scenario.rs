@@ -1306,57 +1306,18 @@ pub async fn run_files(
     Ok(summary)
 }
 
-/// A fresh in-process server, stopped when dropped or by [`Local::stop`].
-struct Local {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Local {
-    async fn start(scenario: &Scenario) -> Result<Local, String> {
-        let app = crate::App::new(Config {
-            fixtures: scenario.fixtures.clone(),
-            seed: scenario.seed,
-            // A step that timed out on purpose may leave a delayed request in
-            // flight; there is no reason to wait long for it.
-            drain_timeout: Duration::from_millis(200),
-            ..Config::default()
-        })
-        .map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::run(listener, app, async {
-            let _ = stopped.await;
-        }));
-        Ok(Local {
-            base: format!("http://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+/// A fresh in-process server for one scenario.
+async fn start_local(scenario: &Scenario) -> Result<crate::MockServer, String> {
+    crate::MockServer::with_config(Config {
+        fixtures: scenario.fixtures.clone(),
+        seed: scenario.seed,
+        // A step that timed out on purpose may leave a delayed request in
+        // flight; there is no reason to wait long for it.
+        drain_timeout: Duration::from_millis(200),
+        ..Config::default()
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn run_scenario(
@@ -1374,9 +1335,9 @@ async fn run_scenario(
     let mut local = None;
     let base = match &options.target {
         Some(target) => target.trim_end_matches('/').to_owned(),
-        None => match Local::start(scenario).await {
+        None => match start_local(scenario).await {
             Ok(server) => {
-                let base = server.base.clone();
+                let base = server.uri();
                 local = Some(server);
                 base
             }
@@ -1419,7 +1380,7 @@ async fn run_scenario(
         report.steps.push(result);
     }
     if let Some(server) = local {
-        server.stop().await;
+        server.shutdown().await;
     }
     report.elapsed = started.elapsed();
     report
