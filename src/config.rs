@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::disks::check_region;
 use crate::api::tokens::check_secret;
 use crate::journal;
-use crate::state::DEFAULT_ACCOUNT;
+use crate::state::{Settings, DEFAULT_ACCOUNT, DEFAULT_REGION};
 
 /// The key accepted when no `--api-key` is given. It is public by design.
 pub const DEFAULT_KEY: &str = "key-archil-mock";
@@ -78,6 +79,11 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
+    /// The region disks are created in (`aws-us-east-1`); the disk's
+    /// `provider` is its prefix.
+    pub region: String,
+    /// How long a new disk reports `creating` before `available` (0: at once).
+    pub disk_ready: Duration,
 }
 
 impl Default for Config {
@@ -94,11 +100,25 @@ impl Default for Config {
             max_body: DEFAULT_MAX_BODY,
             request_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(5),
+            region: DEFAULT_REGION.to_owned(),
+            disk_ready: Duration::ZERO,
         }
     }
 }
 
 impl Config {
+    /// What API operations read of the config; checks the region.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        check_region(&self.region).map_err(|reason| ConfigError::Setting {
+            name: "region",
+            reason,
+        })?;
+        Ok(Settings {
+            region: self.region.as_str().into(),
+            disk_ready_ms: self.disk_ready.as_millis().min(u64::MAX as u128) as u64,
+        })
+    }
+
     /// The bootstrap keys in force: the configured ones, or the built-in key.
     pub fn effective_keys(&self) -> Vec<KeySpec> {
         if self.keys.is_empty() {
@@ -131,6 +151,13 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A setting's value is invalid.
+    Setting {
+        /// The setting (as its flag is named, without `--`).
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// Some other I/O failure, e.g. binding the port.
     Io(String),
 }
@@ -142,6 +169,7 @@ impl std::fmt::Display for ConfigError {
             ConfigError::Fixture { path, at, reason } => {
                 write!(f, "{}: at {at}: {reason}", path.display())
             }
+            ConfigError::Setting { name, reason } => write!(f, "invalid --{name}: {reason}"),
             ConfigError::Io(m) => f.write_str(m),
         }
     }

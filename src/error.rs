@@ -33,8 +33,6 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// 415: the body is not declared as JSON.
-    UnsupportedMediaType(String),
     /// Any 4xx/5xx injected by a fault rule or a shortcut header.
     Injected {
         /// The HTTP status, 400..=599.
@@ -65,7 +63,6 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Injected { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -83,7 +80,6 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Injected { code, .. } => code,
         }
     }
@@ -95,8 +91,7 @@ impl ApiError {
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
-            | ApiError::Conflict(m)
-            | ApiError::UnsupportedMediaType(m) => m.clone(),
+            | ApiError::Conflict(m) => m.clone(),
             ApiError::MethodNotAllowed { allow } => {
                 format!("method not allowed; this path accepts {allow}")
             }

@@ -117,7 +117,7 @@ impl Record {
             at: crate::clock::format_ms(self.at_ms),
             method: self.method.to_string(),
             path: self.uri.path().to_owned(),
-            query: self.uri.query().map(str::to_owned),
+            query: self.uri.query().map(redact_query),
             status: self.status,
             fault: self.fault.clone(),
             account: self.account.clone(),
@@ -205,7 +205,42 @@ const SECRET_HEADERS: [&str; 5] = [
     "x-archil-mock-admin-token",
 ];
 
-const SECRET_FIELDS: [&str; 6] = ["token", "secret", "apiKey", "api_key", "password", "key"];
+const SECRET_FIELDS: [&str; 10] = [
+    "token",
+    "secret",
+    "apiKey",
+    "api_key",
+    "password",
+    "key",
+    // Mount credentials (createDisk's `mounts`).
+    "accessKeyId",
+    "secretAccessKey",
+    "sessionToken",
+    "clientSecret",
+];
+
+/// `principal` is an IAM ARN for awssts users but, for the deprecated
+/// token users, the disk token itself: anything that is not an ARN is redacted.
+fn is_secret(field: &str, value: &str) -> bool {
+    SECRET_FIELDS.contains(&field) || (field == "principal" && !value.starts_with("arn:"))
+}
+
+/// The query string as the journal shows it: a `principal` that is not an
+/// ARN (a disk token, in the deprecated removeDiskUser form) is redacted.
+pub fn redact_query(query: &str) -> String {
+    if !query.contains("principal") {
+        return query.to_owned();
+    }
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if is_secret(&k, &v) {
+            out.append_pair(&k, &redact(&v));
+        } else {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.finish()
+}
 
 /// Shows only the last four characters of a secret.
 pub fn redact(secret: &str) -> String {
@@ -265,7 +300,7 @@ fn redact_value(value: &mut Value) {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 match v {
-                    Value::String(s) if SECRET_FIELDS.contains(&k.as_str()) => *s = redact(s),
+                    Value::String(s) if is_secret(k, s) => *s = redact(s),
                     _ => redact_value(v),
                 }
             }
@@ -324,6 +359,30 @@ mod tests {
             redact_body(br#"{"name":"x","nested":[{"token":"key-0123456789abcdef"}]}"#).unwrap();
         assert!(!body.contains("0123456789ab"), "{body}");
         assert!(body.contains("cdef"), "{body}");
+    }
+
+    #[test]
+    fn mount_credentials_and_supplied_disk_tokens_are_redacted() {
+        let body = redact_body(
+            br#"{"mounts":[{"type":"s3","bucketName":"b","accessKeyId":"AKIAABCDEFGH1234","secretAccessKey":"wJalrXUtnFEMI/K7MDENG","sessionToken":"FwoGZXIvYXdzEJr"}],
+                 "authMethods":[{"type":"token","nickname":"n","principal":"dtk-supplied-secret-0001","tokenSuffix":"0001"},
+                                {"type":"awssts","principal":"arn:aws:iam::123456789012:role/x"}]}"#,
+        )
+        .unwrap();
+        for secret in [
+            "AKIAABCDEF",
+            "wJalrXUtnFEMI",
+            "FwoGZXIvYX",
+            "dtk-supplied-secret",
+        ] {
+            assert!(!body.contains(secret), "{secret} in {body}");
+        }
+        assert!(body.contains("arn:aws:iam::123456789012:role/x"), "{body}");
+        assert!(body.contains("\"bucketName\":\"b\""), "{body}");
+        let q = redact_query("principal=dtk-supplied-secret-0001&x=1");
+        assert!(!q.contains("supplied"), "{q}");
+        assert_eq!(redact_query("identifier=arn%3Aaws"), "identifier=arn%3Aaws");
+        assert!(redact_query("principal=arn%3Aaws%3Aiam").contains("arn%3Aaws"));
     }
 
     #[test]

@@ -78,6 +78,12 @@ struct ServeArgs {
     /// close); also how long an idle keep-alive connection is kept.
     #[arg(long, env = "ARCHIL_MOCK_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// The region disks are created in (their `region`; `provider` is its prefix).
+    #[arg(long, env = "ARCHIL_MOCK_REGION", default_value = archil_mock::state::DEFAULT_REGION)]
+    region: String,
+    /// Milliseconds a new disk reports `creating` before `available` (0: available at once).
+    #[arg(long, env = "ARCHIL_MOCK_DISK_READY_MS", default_value_t = 0)]
+    disk_ready_ms: u64,
     /// Log format on stderr.
     #[arg(long, env = "ARCHIL_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -221,6 +227,8 @@ fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
         state_file: args.state_file.clone(),
         max_body: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        region: args.region.clone(),
+        disk_ready: Duration::from_millis(args.disk_ready_ms),
         ..Config::default()
     })
 }

@@ -15,6 +15,32 @@ pub enum Route {
     CreateToken,
     /// `DELETE /api/tokens/{id}` (deleteApiToken).
     DeleteToken(String),
+    /// `GET /api/disks` (listDisks).
+    ListDisks,
+    /// `POST /api/disks` (createDisk).
+    CreateDisk,
+    /// `GET /api/disks/{id}` (getDisk).
+    GetDisk(String),
+    /// `DELETE /api/disks/{id}` (deleteDisk).
+    DeleteDisk(String),
+    /// `POST /api/disks/{id}/users` (addDiskUser).
+    AddDiskUser(String),
+    /// `DELETE /api/disks/{id}/users/{userType}` (removeDiskUser).
+    RemoveDiskUser(String, String),
+    /// `GET /api/disks/{id}/allowed-ips` (getAllowedIPs).
+    GetAllowedIps(String),
+    /// `PUT /api/disks/{id}/allowed-ips` (setAllowedIPs).
+    SetAllowedIps(String),
+    /// `GET /api/disks/{id}/delegations` (listDelegations).
+    ListDelegations(String),
+    /// `POST /api/disks/{id}/revoke-delegation` (revokeDelegation).
+    RevokeDelegation(String),
+    /// `GET /api/disks/{id}/branches` (listBranches).
+    ListBranches(String),
+    /// `GET /api/disks/{id}/branches/{name}` (getBranch); the name percent-decoded.
+    GetBranch(String, String),
+    /// `POST /api/disks/{id}/branches` (createBranch).
+    CreateBranch(String),
     /// An admin operation under `/_mock/`; these skip faults and auth.
     Admin(AdminRoute),
 }
@@ -45,7 +71,18 @@ pub enum AdminRoute {
 impl Route {
     /// Whether a success changes the stored state (and so the state file).
     pub fn writes(&self) -> bool {
-        matches!(self, Route::CreateToken | Route::DeleteToken(_))
+        matches!(
+            self,
+            Route::CreateToken
+                | Route::DeleteToken(_)
+                | Route::CreateDisk
+                | Route::DeleteDisk(_)
+                | Route::AddDiskUser(_)
+                | Route::RemoveDiskUser(..)
+                | Route::SetAllowedIps(_)
+                | Route::RevokeDelegation(_)
+                | Route::CreateBranch(_)
+        )
     }
 }
 
@@ -75,6 +112,58 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "tokens", id] if !id.is_empty() => (
             "DELETE",
             (method == M::DELETE).then(|| Route::DeleteToken((*id).to_owned())),
+        ),
+        ["api", "disks"] => (
+            "GET, POST",
+            match *method {
+                M::GET => Some(Route::ListDisks),
+                M::POST => Some(Route::CreateDisk),
+                _ => None,
+            },
+        ),
+        ["api", "disks", id] if !id.is_empty() => (
+            "GET, DELETE",
+            match *method {
+                M::GET => Some(Route::GetDisk(id.to_string())),
+                M::DELETE => Some(Route::DeleteDisk(id.to_string())),
+                _ => None,
+            },
+        ),
+        ["api", "disks", id, "users"] if !id.is_empty() => (
+            "POST",
+            (method == M::POST).then(|| Route::AddDiskUser(id.to_string())),
+        ),
+        ["api", "disks", id, "users", kind] if !id.is_empty() && !kind.is_empty() => (
+            "DELETE",
+            (method == M::DELETE).then(|| Route::RemoveDiskUser(id.to_string(), kind.to_string())),
+        ),
+        ["api", "disks", id, "allowed-ips"] if !id.is_empty() => (
+            "GET, PUT",
+            match *method {
+                M::GET => Some(Route::GetAllowedIps(id.to_string())),
+                M::PUT => Some(Route::SetAllowedIps(id.to_string())),
+                _ => None,
+            },
+        ),
+        ["api", "disks", id, "delegations"] if !id.is_empty() => (
+            "GET",
+            (method == M::GET).then(|| Route::ListDelegations(id.to_string())),
+        ),
+        ["api", "disks", id, "revoke-delegation"] if !id.is_empty() => (
+            "POST",
+            (method == M::POST).then(|| Route::RevokeDelegation(id.to_string())),
+        ),
+        ["api", "disks", id, "branches"] if !id.is_empty() => (
+            "GET, POST",
+            match *method {
+                M::GET => Some(Route::ListBranches(id.to_string())),
+                M::POST => Some(Route::CreateBranch(id.to_string())),
+                _ => None,
+            },
+        ),
+        ["api", "disks", id, "branches", name] if !id.is_empty() && !name.is_empty() => (
+            "GET",
+            (method == M::GET).then(|| Route::GetBranch(id.to_string(), decode_segment(name))),
         ),
         ["_mock", "health"] => ("GET", (method == M::GET).then_some(Route::Admin(A::Health))),
         ["_mock", "reset"] => (
@@ -106,6 +195,14 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         _ => return Err(not_found(path)),
     };
     found.ok_or(ApiError::MethodNotAllowed { allow })
+}
+
+/// A path segment, percent-decoded once (the SDK quotes branch names with
+/// `safe=''`); bytes that are not UTF-8 become U+FFFD, which no valid name has.
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn not_found(path: &str) -> ApiError {
@@ -159,6 +256,28 @@ mod tests {
                 "{path:?} gave {result:?}"
             );
         }
+    }
+
+    #[test]
+    fn disk_routes_resolve_with_their_parameters() {
+        let id = "dsk-0123456789abcdef";
+        assert_eq!(route(&Method::GET, "/api/disks"), Ok(Route::ListDisks));
+        assert_eq!(
+            route(&Method::DELETE, &format!("/api/disks/{id}/users/token")),
+            Ok(Route::RemoveDiskUser(id.into(), "token".into()))
+        );
+        assert_eq!(
+            route(&Method::GET, &format!("/api/disks/{id}/branches/a%2Fb%20c")),
+            Ok(Route::GetBranch(id.into(), "a/b c".into()))
+        );
+        assert_eq!(
+            route(&Method::DELETE, &format!("/api/disks/{id}/allowed-ips")),
+            Err(ApiError::MethodNotAllowed { allow: "GET, PUT" })
+        );
+        assert!(matches!(
+            route(&Method::GET, &format!("/api/disks/{id}/nope")),
+            Err(ApiError::NotFound(_))
+        ));
     }
 
     #[test]

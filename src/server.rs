@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -79,7 +79,7 @@ impl App {
                 .map_err(|e| bad("$".into(), format!("cannot read: {e}")))?;
             if let Some(bytes) = bytes {
                 let saved = Fixture::parse(&bytes).map_err(|(at, r)| bad(at, r))?;
-                let mut restored = State::new();
+                let mut restored = State::with_settings(config.settings()?);
                 saved
                     .apply(&mut restored, now)
                     .map_err(|(at, r)| bad(at, r))?;
@@ -90,7 +90,7 @@ impl App {
         let faults = startup_faults(fault_rules)?;
         let startup = match &state_file {
             Some(_) => Startup::Snapshot {
-                state: state.clone(),
+                state: Box::new(state.clone()),
                 faults: faults.clone(),
             },
             None => Startup::Reload { at_ms: now },
@@ -121,7 +121,7 @@ impl App {
     /// The state and faults `POST /_mock/reset` returns to.
     pub(crate) fn startup(&self) -> Result<(State, Faults), ConfigError> {
         match &self.startup {
-            Startup::Snapshot { state, faults } => Ok((state.clone(), faults.clone())),
+            Startup::Snapshot { state, faults } => Ok((State::clone(state), faults.clone())),
             Startup::Reload { at_ms } => {
                 let (state, rules) = load_startup(&self.config, *at_ms)?;
                 Ok((state, startup_faults(rules)?))
@@ -175,12 +175,12 @@ enum Startup {
     Reload { at_ms: i64 },
     /// With a state file the state on disk moves on, so the state as loaded
     /// at startup is kept.
-    Snapshot { state: State, faults: Faults },
+    Snapshot { state: Box<State>, faults: Faults },
 }
 
 /// Bootstrap keys, then each fixture in order.
 fn load_startup(config: &Config, now: i64) -> Result<(State, Vec<FaultRule>), ConfigError> {
-    let mut state = State::new();
+    let mut state = State::with_settings(config.settings()?);
     for key in config.effective_keys() {
         let account = state.account(&key.account);
         let stored = tokens::StoredToken::from_secret(
@@ -313,7 +313,10 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     });
     let input = Input {
         query: parts.uri.query(),
-        content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        idempotency_key: parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok()),
         body: body.as_deref().unwrap_or_default(),
     };
 
@@ -456,14 +459,25 @@ async fn strike(fired: Option<&Fired>, phase: Phase) -> Strike {
     }
 }
 
-/// The live key an `Authorization` value names, or the 401 to answer.
+/// The live key an `Authorization` value names, or the 401 to answer. The
+/// raw key (as the spec and the SDKs send it) and `Bearer key-…` (as the
+/// generated client sends it by default) are both accepted.
 fn authenticate(state: &State, auth: Option<&str>) -> Result<tokens::KeyRef, ApiError> {
-    match auth {
+    match auth.map(strip_bearer) {
         None | Some("") => Err(ApiError::Unauthorized(
             "missing Authorization header; send `Authorization: key-…`".into(),
         )),
         Some(a) => tokens::identify(state, a)
             .ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into())),
+    }
+}
+
+/// The credential in an `Authorization` value: after a `Bearer` scheme
+/// (case-insensitive, as RFC 9110 says of scheme names), or the whole value.
+pub(crate) fn strip_bearer(value: &str) -> &str {
+    match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim_start(),
+        _ => value,
     }
 }
 

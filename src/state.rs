@@ -2,6 +2,9 @@
 //! its module owns. It holds no locks and does no I/O; the server keeps one
 //! `State` behind one mutex.
 
+use std::sync::Arc;
+
+use crate::api::disks::DiskStore;
 use crate::api::tokens::TokenStore;
 
 /// An account's index in [`State`]; cheap to copy and to store per resource.
@@ -11,8 +14,34 @@ pub type AccountId = u32;
 #[derive(Debug, Clone, Default)]
 pub struct State {
     accounts: Vec<String>,
+    /// How this emulated control plane is set up (from the config).
+    pub settings: Settings,
     /// API tokens, owned by [`crate::api::tokens`].
     pub tokens: TokenStore,
+    /// Disks and what hangs off them (users, settings, branches), owned by
+    /// [`crate::api::disks`].
+    pub disks: DiskStore,
+}
+
+/// The parts of the config that API operations read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The region new disks are created in, e.g. `aws-us-east-1`.
+    pub region: Arc<str>,
+    /// How long a new disk reports `creating` before `available`.
+    pub disk_ready_ms: u64,
+}
+
+/// The region `--region` defaults to, as the SDK's own default.
+pub const DEFAULT_REGION: &str = "aws-us-east-1";
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            region: DEFAULT_REGION.into(),
+            disk_ready_ms: 0,
+        }
+    }
 }
 
 /// The name of the account bare `--api-key` values and the built-in key belong to.
@@ -22,6 +51,14 @@ impl State {
     /// An empty world with no accounts.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty world with these settings.
+    pub fn with_settings(settings: Settings) -> Self {
+        State {
+            settings,
+            ..State::default()
+        }
     }
 
     /// The id of the named account, creating the account if it is new.

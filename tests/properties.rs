@@ -30,7 +30,6 @@ fn oracle(name: Option<&Value>, description: Option<&Value>) -> Option<NewToken>
 /// The server's decoding path, without HTTP.
 fn decode(body: &[u8]) -> Option<NewToken> {
     let input = Input {
-        content_type: Some(b"application/json"),
         body,
         ..Input::default()
     };
