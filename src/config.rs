@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::api::disks::check_region;
 use crate::api::tokens::check_secret;
+use crate::fixture::Fixture;
 use crate::journal;
 use crate::state::{Settings, DEFAULT_ACCOUNT, DEFAULT_REGION};
 
@@ -62,6 +63,9 @@ pub struct Config {
     pub default_account: String,
     /// Fixture files loaded at startup and on reset, in order.
     pub fixtures: Vec<PathBuf>,
+    /// Fixtures given in-process (the library builder's disks), loaded after
+    /// the files, at startup and on reset.
+    pub inline_fixtures: Vec<Fixture>,
     /// Seed for fault probabilities; random (and logged) if absent.
     pub seed: Option<u64>,
     /// How many requests the journal keeps.
@@ -92,6 +96,7 @@ impl Default for Config {
             keys: Vec::new(),
             default_account: DEFAULT_ACCOUNT.to_owned(),
             fixtures: Vec::new(),
+            inline_fixtures: Vec::new(),
             seed: None,
             journal_capacity: journal::DEFAULT_CAPACITY,
             admin: true,

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError, KeySpec};
 use crate::faults::FaultRule;
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, FixtureAccount, FixtureDisk};
 use crate::journal::{JournalEntry, JournalFilter};
 use crate::server::{self, App};
 
@@ -581,6 +581,10 @@ pub struct MockServerBuilder {
     admin_token: Option<String>,
     state_file: Option<PathBuf>,
     drain_timeout: Option<Duration>,
+    region: Option<String>,
+    disk_ready: Option<Duration>,
+    /// `(account, disk)`; `None` means the default account.
+    disks: Vec<(Option<String>, FixtureDisk)>,
 }
 
 impl MockServerBuilder {
@@ -808,6 +812,146 @@ impl MockServerBuilder {
         self
     }
 
+    /// The region disks are created in (`aws-us-east-1` unless set); their
+    /// `provider` is its prefix.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// // Arrange
+    /// let server = archil_mock::MockServer::builder().region("gcp-us-central1").start().await;
+    ///
+    /// // Act
+    /// let created: serde_json::Value = reqwest::Client::new()
+    ///     .post(format!("{}/api/disks", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .json(&serde_json::json!({ "name": "data" }))
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .json()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// let disk = &server.state().accounts[0].disks[0];
+    /// assert_eq!(disk.id.as_deref(), created["data"]["diskId"].as_str());
+    /// assert_eq!(disk.region.as_deref(), Some("gcp-us-central1"));
+    /// # }
+    /// ```
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// How long a new disk reports `creating` before `available` (at once
+    /// unless set), to exercise a client's wait-until-ready path.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use std::time::Duration;
+    ///
+    /// // Arrange
+    /// let server = archil_mock::MockServer::builder()
+    ///     .disk_ready(Duration::from_secs(60))
+    ///     .start()
+    ///     .await;
+    ///
+    /// // Act
+    /// let created: serde_json::Value = reqwest::Client::new()
+    ///     .post(format!("{}/api/disks", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .json(&serde_json::json!({ "name": "slow" }))
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .json()
+    ///     .await
+    ///     .unwrap();
+    /// let id = created["data"]["diskId"].as_str().unwrap();
+    /// let disk: serde_json::Value = reqwest::Client::new()
+    ///     .get(format!("{}/api/disks/{id}", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .json()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// assert_eq!(disk["data"]["status"], "creating");
+    /// # }
+    /// ```
+    pub fn disk_ready(mut self, after: Duration) -> Self {
+        self.disk_ready = Some(after);
+        self
+    }
+
+    /// Seeds a disk in the default account, as a fixture would (restored on
+    /// reset). Repeatable.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::api::disks::Status;
+    /// use archil_mock::fixture::{FixtureDisk, FixtureDiskUser};
+    /// use archil_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let server = MockServer::builder()
+    ///     .disk(FixtureDisk {
+    ///         id: Some("dsk-00000000000000aa".into()),
+    ///         status: Some(Status::Failed),
+    ///         ..FixtureDisk::new("broken")
+    ///     })
+    ///     .start()
+    ///     .await;
+    ///
+    /// // Act
+    /// let disk: serde_json::Value = reqwest::Client::new()
+    ///     .get(format!("{}/api/disks/dsk-00000000000000aa", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .json()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// assert_eq!(disk["data"]["name"], "broken");
+    /// assert_eq!(disk["data"]["status"], "failed");
+    /// # }
+    /// ```
+    pub fn disk(mut self, disk: FixtureDisk) -> Self {
+        self.disks.push((None, disk));
+        self
+    }
+
+    /// Seeds a disk in a named account (created if new). Repeatable.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::fixture::FixtureDisk;
+    /// use archil_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let builder = MockServer::builder()
+    ///     .account_key("alice", "key-alice")
+    ///     .account_disk("alice", FixtureDisk::new("shared"));
+    ///
+    /// // Act
+    /// let server = builder.start().await;
+    ///
+    /// // Assert
+    /// let alice = &server.state().accounts[0];
+    /// assert_eq!((alice.name.as_str(), alice.disks[0].name.as_str()), ("alice", "shared"));
+    /// # }
+    /// ```
+    pub fn account_disk(mut self, account: impl Into<String>, disk: FixtureDisk) -> Self {
+        self.disks.push((Some(account.into()), disk));
+        self
+    }
+
     /// Starts the server on `127.0.0.1:0`, on the current tokio runtime.
     ///
     /// # Panics
@@ -881,6 +1025,27 @@ impl MockServerBuilder {
         config.state_file = self.state_file;
         if let Some(t) = self.drain_timeout {
             config.drain_timeout = t;
+        }
+        if let Some(region) = self.region {
+            config.region = region;
+        }
+        if let Some(after) = self.disk_ready {
+            config.disk_ready = after;
+        }
+        if !self.disks.is_empty() {
+            let mut seeded = Fixture::default();
+            for (account, disk) in self.disks {
+                let name = account.unwrap_or_else(|| config.default_account.clone());
+                match seeded.accounts.iter_mut().find(|a| a.name == name) {
+                    Some(a) => a.disks.push(disk),
+                    None => seeded.accounts.push(FixtureAccount {
+                        name,
+                        tokens: Vec::new(),
+                        disks: vec![disk],
+                    }),
+                }
+            }
+            config.inline_fixtures.push(seeded);
         }
         Ok(config)
     }

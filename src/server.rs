@@ -79,7 +79,8 @@ impl App {
                 .map_err(|e| bad("$".into(), format!("cannot read: {e}")))?;
             if let Some(bytes) = bytes {
                 let saved = Fixture::parse(&bytes).map_err(|(at, r)| bad(at, r))?;
-                let mut restored = State::with_settings(config.settings()?);
+                // Settings come from the flags and fixtures, not the saved state.
+                let mut restored = State::with_settings(state.settings.clone());
                 saved
                     .apply(&mut restored, now)
                     .map_err(|(at, r)| bad(at, r))?;
@@ -205,6 +206,16 @@ fn load_startup(config: &Config, now: i64) -> Result<(State, Vec<FaultRule>), Co
                 reason,
             })?;
         fault_rules.extend(fixture.faults);
+    }
+    for fixture in &config.inline_fixtures {
+        fixture
+            .apply(&mut state, now)
+            .map_err(|(at, reason)| ConfigError::Fixture {
+                path: "(in-process fixture)".into(),
+                at,
+                reason,
+            })?;
+        fault_rules.extend(fixture.faults.iter().cloned());
     }
     Ok((state, fault_rules))
 }

@@ -479,8 +479,9 @@ pub(crate) fn prefixed(at: &str, e: ApiError) -> ApiError {
     }
 }
 
-/// Validates one `MountConfig`. `fixture` also takes `authorizationType`,
-/// which snapshots write because they drop the credentials it came from.
+/// Validates one `MountConfig`. With `fixture`, credentials are optional and
+/// `authorizationType` is read: snapshots drop the credentials and write the
+/// authorization type they implied instead.
 pub fn parse_mount(value: &Value, fixture: bool) -> Result<MountSpec, ApiError> {
     let bad = |m: String| ApiError::Validation(m);
     let Value::Object(m) = value else {
@@ -516,6 +517,8 @@ pub fn parse_mount(value: &Value, fixture: bool) -> Result<MountSpec, ApiError> 
         .map(|n| (*n, true))
         .chain(kind.optional().iter().map(|n| (*n, false)))
     {
+        // A snapshot drops credentials, so a fixture need not give them.
+        let required = required && !(fixture && MOUNT_SECRETS.contains(&name));
         let text = match m.get(name) {
             None if required => {
                 return Err(bad(format!(
