@@ -13,8 +13,8 @@ run:
 	cargo run --release -- --port 8080
 
 ## Everything CI runs: formatting, lints, Rust tests (unit, integration, doc),
-## and the official Python SDK suites.
-test: lint rust-test scenarios python-test
+## and the official Python and TypeScript SDK suites.
+test: lint rust-test scenarios python-test ts-test
 
 lint:
 	cargo fmt --all -- --check
@@ -41,6 +41,17 @@ venv: $(VENV)/.installed
 python-test: $(VENV)/.installed
 	cargo build
 	ARCHIL_MOCK_BIN=$(abspath $(BIN)) $(VENV)/bin/pytest -q tests/python
+
+## The official TypeScript SDK (npm package `disk`, pinned in
+## tests/ts/package-lock.json) under Node's built-in test runner.
+tests/ts/node_modules/.installed: tests/ts/package.json tests/ts/package-lock.json
+	cd tests/ts && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: ts-test
+ts-test: tests/ts/node_modules/.installed
+	cargo build
+	cd tests/ts && ARCHIL_MOCK_BIN=$(abspath $(BIN)) node --test *.test.mjs
 
 ## Build the container image from a static binary built on this machine
 ## (no base image is pulled). `docker build -t archil-mock .` does the same
