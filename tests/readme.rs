@@ -199,7 +199,10 @@ fn every_curl_in_the_readme_answers_as_its_comment_says() {
     let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let blocks = blocks(&std::fs::read_to_string(readme).unwrap());
     let recipes: usize = blocks.iter().map(|b| b.recipes.len()).sum();
-    assert!(recipes >= 25, "only {recipes} curl recipes found: {blocks:#?}");
+    assert!(
+        recipes >= 25,
+        "only {recipes} curl recipes found: {blocks:#?}"
+    );
     let mut failures = Vec::new();
     for block in &blocks {
         let server = start(&block.server_args);
