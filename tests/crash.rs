@@ -1,9 +1,10 @@
 //! Crash safety of `--state-file`: the real binary is SIGKILLed at a random
-//! moment of a write burst, 20 times over one state file. After each kill
-//! a restart must load the file, hold every token whose create was
-//! acknowledged (unless a delete of it was sent), hold none whose delete was
-//! acknowledged, and hold no half-written token: the file parses, every
-//! token in it is complete, and every name in it is one a client sent.
+//! moment of a write burst (tokens and disks), 20 times over one state file.
+//! After each kill a restart must load the file, hold every token and disk
+//! whose create was acknowledged (unless a delete of it was sent), hold none
+//! whose delete was acknowledged, and hold nothing half-written: the file
+//! parses, every token and disk in it is complete, and every name in it is
+//! one a client sent.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -84,8 +85,14 @@ fn start(state: &Path) -> Server {
 }
 
 /// One writer: creates (and now and then deletes one of its own) until the
-/// server goes away, recording only what was acknowledged.
+/// server goes away, recording only what was acknowledged. Odd writers
+/// write disks, even ones tokens.
 async fn writer(base: String, round: usize, n: usize, seed: u64, record: Arc<Mutex<Record>>) {
+    let (collection, id_field) = if n % 2 == 1 {
+        ("disks", "diskId")
+    } else {
+        ("tokens", "id")
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -97,7 +104,7 @@ async fn writer(base: String, round: usize, n: usize, seed: u64, record: Arc<Mut
             let id = mine.swap_remove(rng.random_range(0..mine.len()));
             record.lock().delete_sent.insert(id.clone());
             let sent = http
-                .delete(format!("{base}/api/tokens/{id}"))
+                .delete(format!("{base}/api/{collection}/{id}"))
                 .header("authorization", KEY)
                 .send()
                 .await;
@@ -112,7 +119,7 @@ async fn writer(base: String, round: usize, n: usize, seed: u64, record: Arc<Mut
             let name = format!("r{round}-w{n}-{i}");
             record.lock().sent_names.insert(name.clone());
             let sent = http
-                .post(format!("{base}/api/tokens"))
+                .post(format!("{base}/api/{collection}"))
                 .header("authorization", KEY)
                 .json(&json!({ "name": name }))
                 .send()
@@ -126,14 +133,14 @@ async fn writer(base: String, round: usize, n: usize, seed: u64, record: Arc<Mut
                 Ok(r) => panic!("create answered {}", r.status()),
                 Err(_) => return,
             };
-            let id = body["data"]["id"].as_str().unwrap().to_owned();
+            let id = body["data"][id_field].as_str().unwrap().to_owned();
             record.lock().created.insert(id.clone(), name);
             mine.push(id);
         }
     }
 }
 
-/// The state file parses as JSON, and every token in it is complete.
+/// The state file parses as JSON, and every token and disk in it is complete.
 fn check_file(state: &Path, record: &Record) -> usize {
     let text = std::fs::read_to_string(state).expect("the state file exists");
     let file: Value = serde_json::from_str(&text).expect("the state file is whole JSON");
@@ -158,19 +165,44 @@ fn check_file(state: &Path, record: &Record) -> usize {
             );
             count += 1;
         }
+        for disk in account["disks"].as_array().into_iter().flatten() {
+            let id = disk["id"].as_str().expect("every disk has an id");
+            assert!(id.len() == 20 && id.starts_with("dsk-"), "{disk}");
+            let name = disk["name"].as_str().expect("every disk has a name");
+            assert!(
+                record.sent_names.contains(name),
+                "a disk named {name:?} that no client sent"
+            );
+            let users = disk["users"]
+                .as_array()
+                .expect("a created disk has its user");
+            for user in users {
+                let digest = user["tokenDigest"].as_str().expect("users by digest");
+                assert_eq!(digest.len(), 64, "{disk}");
+            }
+            count += 1;
+        }
     }
     count
 }
 
-/// What a restarted server lists, as id → name.
+/// What a restarted server lists, tokens and disks, as id → name.
 async fn listed(base: &str) -> BTreeMap<String, String> {
+    let mut out = listed_in(base, "tokens").await;
+    for (id, name) in listed_in(base, "disks").await {
+        assert!(out.insert(id, name).is_none(), "listed twice");
+    }
+    out
+}
+
+async fn listed_in(base: &str, collection: &str) -> BTreeMap<String, String> {
     let http = reqwest::Client::new();
     let mut out = BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
         let url = match &cursor {
-            Some(c) => format!("{base}/api/tokens?limit=100&cursor={c}"),
-            None => format!("{base}/api/tokens?limit=100"),
+            Some(c) => format!("{base}/api/{collection}?limit=100&cursor={c}"),
+            None => format!("{base}/api/{collection}?limit=100"),
         };
         let body: Value = http
             .get(url)
@@ -181,7 +213,11 @@ async fn listed(base: &str) -> BTreeMap<String, String> {
             .json()
             .await
             .unwrap();
-        for t in body["data"]["tokens"].as_array().unwrap() {
+        let rows = match collection {
+            "tokens" => &body["data"]["tokens"],
+            _ => &body["data"],
+        };
+        for t in rows.as_array().unwrap() {
             let id = t["id"].as_str().unwrap().to_owned();
             let name = t["name"].as_str().unwrap().to_owned();
             assert!(out.insert(id, name).is_none(), "listed twice");
@@ -227,7 +263,7 @@ fn temp_state() -> PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_a_write_burst_loses_no_acknowledged_write_20_times() {
+async fn sigkill_during_a_token_and_disk_write_burst_loses_no_acknowledged_write_20_times() {
     let started = Instant::now();
     let state = temp_state();
     let seed: u64 = rand::random();
