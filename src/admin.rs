@@ -69,7 +69,7 @@ impl App {
         self.core.lock().journal.clear()
     }
 
-    /// Every account and token, without secrets, as a loadable fixture.
+    /// Every account, token and disk, without secrets, as a loadable fixture.
     pub fn snapshot(&self) -> Fixture {
         Fixture::snapshot(&self.core.lock().state)
     }

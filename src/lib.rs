@@ -42,7 +42,8 @@
 //! - [`server`]: [`App`] (state behind one lock) and [`run`], which serves a
 //!   bound listener; the binary, [`MockServer`] and the tests all use it.
 //! - [`router`]: the one route table (404 vs 405, path parameters).
-//! - [`api`]: one module per API resource ([`api::tokens`]), plain functions
+//! - [`api`]: one module per API resource ([`api::tokens`], [`api::disks`],
+//!   [`api::disk_users`], [`api::disk_settings`], [`api::branches`]), plain functions
 //!   over [`State`] returning `Result<_, ApiError>`.
 //! - [`error`]: [`ApiError`], the only source of error envelopes.
 //! - [`faults`], [`journal`], [`admin`]: the test-instrument side: scripted

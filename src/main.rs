@@ -68,7 +68,7 @@ struct ServeArgs {
     /// Require this value in the X-Archil-Mock-Admin-Token header on /_mock/ requests.
     #[arg(long, env = "ARCHIL_MOCK_ADMIN_TOKEN")]
     admin_token: Option<String>,
-    /// Keep accounts and tokens in this file across restarts (written atomically on every change).
+    /// Keep accounts, tokens and disks in this file across restarts (written atomically on every change).
     #[arg(long, env = "ARCHIL_MOCK_STATE_FILE", value_name = "PATH")]
     state_file: Option<PathBuf>,
     /// Largest request body accepted, in bytes (larger gets 413).

@@ -326,7 +326,7 @@ impl MockServer {
         self.app.clear_requests()
     }
 
-    /// A typed snapshot of every account and token (secrets left out), in
+    /// A typed snapshot of every account, token and disk (secrets left out), in
     /// the fixture format, as `GET /_mock/state` returns it.
     ///
     /// ```
@@ -757,7 +757,7 @@ impl MockServerBuilder {
         self
     }
 
-    /// Keep accounts and tokens in this file: loaded if it exists, rewritten
+    /// Keep accounts, tokens and disks in this file: loaded if it exists, rewritten
     /// on every change and at shutdown.
     ///
     /// ```
