@@ -398,6 +398,48 @@ async fn host_port_and_api_key_come_from_the_environment() {
 }
 
 #[tokio::test]
+async fn the_disk_region_and_ready_delay_come_from_the_environment() {
+    let server = start(
+        &[],
+        &[
+            ("ARCHIL_MOCK_REGION", "gcp-us-central1"),
+            ("ARCHIL_MOCK_DISK_READY_MS", "60000"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(server.url("/api/disks"))
+        .header("Authorization", "key-archil-mock")
+        .body(r#"{"name":"env"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["data"]["diskId"].as_str().expect("created");
+    let (status, disk) = get(
+        &server.url(&format!("/api/disks/{id}")),
+        Some("key-archil-mock"),
+    )
+    .await;
+    assert_eq!(status, 200, "{disk}");
+    assert_eq!(disk["data"]["region"], "gcp-us-central1");
+    assert_eq!(disk["data"]["provider"], "gcp");
+    assert_eq!(disk["data"]["status"], "creating");
+    assert!(server.stop().await.status.success());
+}
+
+#[tokio::test]
+async fn an_invalid_region_stops_startup_with_exit_2_naming_the_flag() {
+    let out = run(&["--port", "0", "--region", "US East"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid --region"), "{stderr}");
+}
+
+#[tokio::test]
 async fn admin_settings_seed_and_journal_size_come_from_the_environment() {
     let dir = std::env::temp_dir().join(format!("archil-mock-env-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -486,6 +528,8 @@ async fn help_lists_every_flag_with_its_environment_variable() {
         ("--state-file", "ARCHIL_MOCK_STATE_FILE"),
         ("--max-body-bytes", "ARCHIL_MOCK_MAX_BODY_BYTES"),
         ("--request-timeout", "ARCHIL_MOCK_REQUEST_TIMEOUT"),
+        ("--region", "ARCHIL_MOCK_REGION"),
+        ("--disk-ready-ms", "ARCHIL_MOCK_DISK_READY_MS"),
         ("--log-format", "ARCHIL_MOCK_LOG_FORMAT"),
         ("--quiet", "ARCHIL_MOCK_QUIET"),
     ] {
