@@ -117,7 +117,7 @@ impl Record {
             at: crate::clock::format_ms(self.at_ms),
             method: self.method.to_string(),
             path: self.uri.path().to_owned(),
-            query: self.uri.query().map(redact_query),
+            query: self.uri.query().map(|q| redact_query(self.uri.path(), q)),
             status: self.status,
             fault: self.fault.clone(),
             account: self.account.clone(),
@@ -219,21 +219,27 @@ const SECRET_FIELDS: [&str; 10] = [
     "clientSecret",
 ];
 
-/// `principal` is an IAM ARN for awssts users but, for the deprecated
-/// token users, the disk token itself: anything that is not an ARN is redacted.
-fn is_secret(field: &str, value: &str) -> bool {
-    SECRET_FIELDS.contains(&field) || (field == "principal" && !value.starts_with("arn:"))
+/// `principal` is an IAM ARN for awssts users but, for the deprecated token
+/// users, the disk token itself: it is shown only where it belongs to an
+/// awssts user and looks like an ARN.
+fn is_secret(field: &str, value: &str, awssts: bool) -> bool {
+    SECRET_FIELDS.contains(&field)
+        || (field == "principal" && !(awssts && value.starts_with("arn:")))
 }
 
-/// The query string as the journal shows it: a `principal` that is not an
-/// ARN (a disk token, in the deprecated removeDiskUser form) is redacted.
-pub fn redact_query(query: &str) -> String {
-    if !query.contains("principal") {
+/// The query string as the journal shows it. A `principal` (however its
+/// name is percent-encoded; the server decodes it) is redacted unless the
+/// path removes an awssts user and it is an ARN. A query with nothing to
+/// redact is shown exactly as sent.
+pub fn redact_query(path: &str, query: &str) -> String {
+    let awssts = path.ends_with("/users/awssts");
+    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+    if !pairs.iter().any(|(k, v)| is_secret(k, v, awssts)) {
         return query.to_owned();
     }
     let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        if is_secret(&k, &v) {
+    for (k, v) in pairs {
+        if is_secret(&k, &v, awssts) {
             out.append_pair(&k, &redact(&v));
         } else {
             out.append_pair(&k, &v);
@@ -298,9 +304,10 @@ pub fn redact_body(body: &[u8]) -> Option<String> {
 fn redact_value(value: &mut Value) {
     match value {
         Value::Object(map) => {
+            let awssts = map.get("type").and_then(Value::as_str) == Some("awssts");
             for (k, v) in map.iter_mut() {
                 match v {
-                    Value::String(s) if is_secret(k, s) => *s = redact(s),
+                    Value::String(s) if is_secret(k, s, awssts) => *s = redact(s),
                     _ => redact_value(v),
                 }
             }
@@ -379,10 +386,24 @@ mod tests {
         }
         assert!(body.contains("arn:aws:iam::123456789012:role/x"), "{body}");
         assert!(body.contains("\"bucketName\":\"b\""), "{body}");
-        let q = redact_query("principal=dtk-supplied-secret-0001&x=1");
+        let token_path = "/api/disks/dsk-0000000000000001/users/token";
+        let sts_path = "/api/disks/dsk-0000000000000001/users/awssts";
+        let q = redact_query(token_path, "principal=dtk-supplied-secret-0001&x=1");
         assert!(!q.contains("supplied"), "{q}");
-        assert_eq!(redact_query("identifier=arn%3Aaws"), "identifier=arn%3Aaws");
-        assert!(redact_query("principal=arn%3Aaws%3Aiam").contains("arn%3Aaws"));
+        let q = redact_query(token_path, "%70rincipal=dtk-supplied-secret-0001");
+        assert!(!q.contains("supplied"), "{q}");
+        let q = redact_query(token_path, "principal=arn%3Aa-token-shaped-like-an-arn");
+        assert!(!q.contains("token-shaped"), "{q}");
+        assert_eq!(
+            redact_query(sts_path, "identifier=arn%3Aaws"),
+            "identifier=arn%3Aaws"
+        );
+        assert!(redact_query(sts_path, "principal=arn%3Aaws%3Aiam").contains("arn%3Aaws"));
+        let token_like_arn = redact_body(
+            br#"{"type":"token","nickname":"n","principal":"arn:secret-token-0001","tokenSuffix":"0001"}"#,
+        )
+        .unwrap();
+        assert!(!token_like_arn.contains("secret-token"), "{token_like_arn}");
     }
 
     #[test]
