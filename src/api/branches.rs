@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::disks::{self, format_id, Disk, Malformed};
-use super::{json_type_name, shorten, Ctx, Input};
+use super::{shorten, Ctx, Input};
 use crate::clock;
 use crate::error::ApiError;
 use crate::state::State;
@@ -75,20 +75,14 @@ pub fn check_name(name: &str) -> Result<(), String> {
 impl NewBranch {
     /// Validates a decoded body; unknown fields are ignored.
     pub fn parse(body: &serde_json::Map<String, Value>) -> Result<NewBranch, ApiError> {
-        let string = |field: &str, required: bool| -> Result<Option<String>, ApiError> {
-            match body.get(field) {
-                None if required => Err(ApiError::Validation(format!("{field} is required"))),
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(ApiError::Validation(format!(
-                    "{field} must be a string, not {}",
-                    json_type_name(other)
-                ))),
-            }
+        let required = |field: &str| {
+            super::string_field(body, field)?
+                .map(str::to_owned)
+                .ok_or_else(|| super::missing(field))
         };
-        let name = string("branch_name", true)?.unwrap_or_default();
+        let name = required("branch_name")?;
         check_name(&name).map_err(|why| ApiError::Validation(format!("branch_name {why}")))?;
-        let from_checkpoint = string("from_checkpoint_name", true)?.unwrap_or_default();
+        let from_checkpoint = required("from_checkpoint_name")?;
         if from_checkpoint.is_empty() {
             return Err(ApiError::Validation(
                 "from_checkpoint_name must not be empty".into(),
@@ -97,7 +91,9 @@ impl NewBranch {
         Ok(NewBranch {
             name,
             from_checkpoint,
-            from_branch: string("from_branch", false)?.filter(|b| !b.is_empty()),
+            from_branch: super::string_field(body, "from_branch")?
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned),
         })
     }
 }

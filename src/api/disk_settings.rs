@@ -6,10 +6,9 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::disks::{self, Malformed};
-use super::{json_type_name, Ctx, Input, Message};
+use super::{Ctx, Input, Message};
 use crate::error::ApiError;
 use crate::state::State;
 
@@ -118,16 +117,9 @@ pub fn revoke_delegation(
 ) -> Result<Message, ApiError> {
     let disk = disks::find_mut(state, ctx, id, Malformed::BadRequest)?;
     let body = super::json_object(input)?;
-    let client_id = match body.get("clientId") {
-        None => return Err(ApiError::Validation("clientId is required".into())),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(ApiError::Validation(format!(
-                "clientId must be a string, not {}",
-                json_type_name(other)
-            )))
-        }
-    };
+    let client_id = super::string_field(&body, "clientId")?
+        .ok_or_else(|| super::missing("clientId"))?
+        .to_owned();
     let inode_id = super::optional_integer(&body, "inodeId", 0, i64::MAX)?
         .ok_or_else(|| ApiError::Validation("inodeId is required".into()))?
         as u64;

@@ -130,21 +130,14 @@ impl NewUser {
     /// name the field and the rule. Unknown fields are ignored.
     pub fn parse(body: &Map<String, Value>, now_ms: i64) -> Result<NewUser, ApiError> {
         let bad = |m: String| ApiError::Validation(m);
-        let kind = match body.get("type") {
-            None => return Err(bad("type is required (token or awssts)".into())),
-            Some(Value::String(t)) => UserKind::parse(t).ok_or_else(|| {
-                bad(format!(
-                    "type must be token or awssts, not {:?}",
-                    shorten(t)
-                ))
-            })?,
-            Some(other) => {
-                return Err(bad(format!(
-                    "type must be a string, not {}",
-                    json_type_name(other)
-                )))
-            }
-        };
+        let t = super::string_field(body, "type")?
+            .ok_or_else(|| bad("type is required (token or awssts)".into()))?;
+        let kind = UserKind::parse(t).ok_or_else(|| {
+            bad(format!(
+                "type must be token or awssts, not {:?}",
+                shorten(t)
+            ))
+        })?;
         let principal = super::optional_string(body, "principal", PRINCIPAL_MAX)?;
         let (nickname, credential) = match kind {
             UserKind::Token => {

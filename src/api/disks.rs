@@ -24,6 +24,8 @@ use crate::state::{AccountId, State};
 
 /// `name`: 1..=100 characters of `[a-zA-Z0-9_-]`.
 pub const NAME_MAX: usize = 100;
+/// Disk list cursors start with this.
+const CURSOR_TAG: char = 'd';
 /// `limit` when the client gives none.
 pub const DEFAULT_LIMIT: usize = 50;
 /// Larger `limit`s are clamped to this, as the SDK documents the real server does.
@@ -355,7 +357,9 @@ pub fn new_id(state: &State) -> u64 {
 
 /// Checks a disk name: 1..=100 characters of `[a-zA-Z0-9_-]`.
 pub fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > NAME_MAX {
+    // Characters, not bytes: a short non-ASCII name is refused for its
+    // characters, not for a length it does not have.
+    if name.is_empty() || name.chars().count() > NAME_MAX {
         return Err(format!("must be between 1 and {NAME_MAX} characters"));
     }
     if !name
@@ -388,16 +392,9 @@ impl NewDisk {
     /// Validates a decoded body; errors name the field and the rule. Unknown
     /// fields are ignored, as the schema does not forbid them.
     pub fn parse(body: &Map<String, Value>, now_ms: i64) -> Result<NewDisk, ApiError> {
-        let name = match body.get("name") {
-            None => return Err(ApiError::Validation("name is required".into())),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(ApiError::Validation(format!(
-                    "name must be a string, not {}",
-                    json_type_name(other)
-                )))
-            }
-        };
+        let name = super::string_field(body, "name")?
+            .ok_or_else(|| super::missing("name"))?
+            .to_owned();
         check_name(&name).map_err(|why| ApiError::Validation(format!("name {why}")))?;
         let mounts = match body.get("mounts") {
             None => Vec::new(),
@@ -412,7 +409,7 @@ impl NewDisk {
                     .iter()
                     .enumerate()
                     .map(|(i, m)| {
-                        parse_mount(m, false).map_err(|e| prefixed(&format!("mounts[{i}]."), e))
+                        parse_mount(m, false).map_err(|e| prefixed(&format!("mounts[{i}]"), e))
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -437,7 +434,7 @@ impl NewDisk {
                             )));
                         };
                         NewUser::parse(u, now_ms)
-                            .map_err(|e| prefixed(&format!("authMethods[{i}]."), e))
+                            .map_err(|e| prefixed(&format!("authMethods[{i}]"), e))
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -474,7 +471,12 @@ impl NewDisk {
 /// Prefixes a validation message with where it applies (`mounts[0].`).
 pub(crate) fn prefixed(at: &str, e: ApiError) -> ApiError {
     match e {
-        ApiError::Validation(m) => ApiError::Validation(format!("{at}{m}")),
+        // "must be an object" is about the whole value; "type is required"
+        // about one of its fields.
+        ApiError::Validation(m) if m.starts_with("must ") => {
+            ApiError::Validation(format!("{at} {m}"))
+        }
+        ApiError::Validation(m) => ApiError::Validation(format!("{at}.{m}")),
         other => other,
     }
 }
@@ -490,25 +492,17 @@ pub fn parse_mount(value: &Value, fixture: bool) -> Result<MountSpec, ApiError> 
             json_type_name(value)
         )));
     };
-    let kind = match m.get("type") {
-        None => return Err(bad("type is required".into())),
-        Some(Value::String(t)) => MountType::ALL
-            .iter()
-            .find(|(n, _)| n == t)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                bad(format!(
-                    "type must be one of s3, gcs, r2, s3-compatible, azure-blob, not {:?}",
-                    shorten(t)
-                ))
-            })?,
-        Some(other) => {
-            return Err(bad(format!(
-                "type must be a string, not {}",
-                json_type_name(other)
-            )))
-        }
-    };
+    let t = super::string_field(m, "type")?.ok_or_else(|| super::missing("type"))?;
+    let kind = MountType::ALL
+        .iter()
+        .find(|(n, _)| *n == t)
+        .map(|(_, k)| *k)
+        .ok_or_else(|| {
+            bad(format!(
+                "type must be one of s3, gcs, r2, s3-compatible, azure-blob, not {:?}",
+                shorten(t)
+            ))
+        })?;
     let mut fields = BTreeMap::new();
     let mut has_keys = false;
     for (name, required) in kind
@@ -577,7 +571,7 @@ pub fn parse_root_attrs(attrs: &Map<String, Value>) -> Result<RootAttrs, ApiErro
     let d = RootAttrs::default();
     let field = |name: &str, max: i64| {
         super::optional_integer(attrs, name, 0, max)
-            .map_err(|e| prefixed("rootAttrs.", e))
+            .map_err(|e| prefixed("rootAttrs", e))
             .map(|v| v.map(|n| n as u32))
     };
     Ok(RootAttrs {
@@ -734,7 +728,7 @@ impl ListQuery {
         };
         let after = match cursor.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(decode_cursor(text).ok_or_else(|| {
+            Some(text) => Some(super::decode_cursor(CURSOR_TAG, text).ok_or_else(|| {
                 ApiError::Validation("cursor is not a cursor this server issued".to_owned())
             })?),
         };
@@ -789,7 +783,7 @@ pub fn list(state: &State, ctx: Ctx, query: &ListQuery) -> Page {
         .filter(|(_, d)| matches(d));
     let page: Vec<(&u64, &Disk)> = range.by_ref().take(query.limit).collect();
     let next_cursor = match (page.last(), range.next()) {
-        (Some((&seq, _)), Some(_)) => Some(encode_cursor(seq)),
+        (Some((&seq, _)), Some(_)) => Some(super::encode_cursor(CURSOR_TAG, seq)),
         _ => None,
     };
     Page {
@@ -994,20 +988,6 @@ pub fn message(text: &str) -> Message {
     Message {
         message: text.to_owned(),
     }
-}
-
-// Cursors are opaque to clients: "d" and the hex creation sequence of the last
-// disk on the page, so a walk sees every disk that lives through it once.
-fn encode_cursor(seq: u64) -> String {
-    format!("d{seq:x}")
-}
-
-fn decode_cursor(text: &str) -> Option<u64> {
-    let hex = text.strip_prefix('d')?;
-    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok()
 }
 
 #[cfg(test)]

@@ -296,6 +296,26 @@ fn string_in_range(value: &Value, field: &str, min: usize, max: usize) -> Result
     Ok(s.clone())
 }
 
+/// Reads a field that, when present, must be a string (of any length).
+pub fn string_field<'o>(
+    object: &'o Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'o str>, ApiError> {
+    match object.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(ApiError::Validation(format!(
+            "{field} must be a string, not {}",
+            json_type_name(other)
+        ))),
+    }
+}
+
+/// The error for a required field that is missing.
+pub fn missing(field: &str) -> ApiError {
+    ApiError::Validation(format!("{field} is required"))
+}
+
 /// Reads an optional boolean field; present means it must be `true` or `false`.
 pub fn optional_bool(object: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
     match object.get(field) {
@@ -388,6 +408,22 @@ pub fn query_params<const N: usize>(
         }
     }
     Ok(found)
+}
+
+/// An opaque list cursor: a resource's tag and the hex creation sequence of
+/// the last item on the page. Sequences only grow, so a walk sees every item
+/// that lives through it exactly once, whatever is created or deleted.
+pub fn encode_cursor(tag: char, seq: u64) -> String {
+    format!("{tag}{seq:x}")
+}
+
+/// The sequence in a cursor [`encode_cursor`] made with this tag.
+pub fn decode_cursor(tag: char, text: &str) -> Option<u64> {
+    let hex = text.strip_prefix(tag)?;
+    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// Shows at most 80 characters of client input in an error message.

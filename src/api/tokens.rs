@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{optional_string, required_string, Ctx, Message};
+use super::{optional_string, required_string, shorten, Ctx, Message};
 use crate::clock;
 use crate::error::ApiError;
 use crate::state::{AccountId, State};
@@ -27,6 +27,8 @@ pub const SECRET_RANDOM_CHARS: usize = 40;
 pub const NAME_MAX: usize = 100;
 /// `description`: at most 500 code points.
 pub const DESCRIPTION_MAX: usize = 500;
+/// Token list cursors start with this.
+const CURSOR_TAG: char = 't';
 /// `limit` when the client gives none.
 pub const DEFAULT_LIMIT: usize = 50;
 /// The largest `limit` the spec allows.
@@ -220,7 +222,7 @@ impl ListQuery {
         };
         let after = match cursor.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(decode_cursor(text).ok_or_else(|| {
+            Some(text) => Some(super::decode_cursor(CURSOR_TAG, text).ok_or_else(|| {
                 ApiError::Validation("cursor is not a cursor this server issued".to_owned())
             })?),
         };
@@ -315,7 +317,7 @@ pub fn list<'a>(state: &'a State, ctx: Ctx, query: &ListQuery) -> Result<Page<'a
     let mut range = tokens.range((start, Bound::Unbounded));
     let page: Vec<(&u64, &Token)> = range.by_ref().take(query.limit).collect();
     let next_cursor = match (page.last(), range.next()) {
-        (Some((&seq, _)), Some(_)) => Some(encode_cursor(seq)),
+        (Some((&seq, _)), Some(_)) => Some(super::encode_cursor(CURSOR_TAG, seq)),
         _ => None,
     };
     Ok(Page {
@@ -489,30 +491,6 @@ fn suffix_of(secret: &str) -> [u8; 4] {
 
 fn lookup_key(d: &TokenDigest) -> LookupKey {
     d[..16].try_into().expect("16 of 32 bytes")
-}
-
-fn shorten(id: &str) -> String {
-    let shown: String = id.chars().take(80).collect();
-    if shown.len() < id.len() {
-        format!("{shown}…")
-    } else {
-        shown
-    }
-}
-
-// Cursors are opaque to clients: "t" and the hex creation sequence of the last
-// token on the page. A token created later has a higher sequence, so a walk
-// sees every token that lives throughout it exactly once.
-fn encode_cursor(seq: u64) -> String {
-    format!("t{seq:x}")
-}
-
-fn decode_cursor(text: &str) -> Option<u64> {
-    let hex = text.strip_prefix('t')?;
-    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok()
 }
 
 #[cfg(test)]
