@@ -691,7 +691,7 @@ fn same_config(disk: &Disk, new: &NewDisk) -> bool {
 /// The validated query of a list request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListQuery {
-    /// 1..=100 (larger values are clamped).
+    /// 1..=100 (other integers are clamped into it).
     pub limit: usize,
     /// Continue after this creation sequence.
     pub after: Option<u64>,
@@ -715,14 +715,14 @@ impl ListQuery {
                 if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(ApiError::Validation("limit must be an integer".into()));
                 }
+                // The spec sets a maximum and no minimum, and lists no 400
+                // here: any integer is clamped into 1..=100 (below 1 would
+                // be an empty page, which loops a cursor walk).
                 match text.parse::<i64>() {
-                    Ok(n) if n < 1 => {
-                        return Err(ApiError::Validation("limit must be at least 1".into()))
-                    }
-                    Ok(n) => (n as u64).min(MAX_LIMIT as u64) as usize,
-                    // More digits than an i64 holds: positive ones are clamped.
-                    Err(_) if !text.starts_with('-') => MAX_LIMIT,
-                    Err(_) => return Err(ApiError::Validation("limit must be at least 1".into())),
+                    Ok(n) => n.clamp(1, MAX_LIMIT as i64) as usize,
+                    // More digits than an i64 holds.
+                    Err(_) if text.starts_with('-') => 1,
+                    Err(_) => MAX_LIMIT,
                 }
             }
         };
