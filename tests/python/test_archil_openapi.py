@@ -26,8 +26,8 @@ DAVE = "key-dave-openapi-0004"
 
 
 def client_for(url: str, key: str, **kwargs) -> AuthenticatedClient:
-    # prefix="" sends the raw `key-…` value as the Authorization header, which
-    # is what the control plane expects (no "Bearer ").
+    # prefix="" sends the raw `key-…` value, as the spec defines the header;
+    # the default "Bearer " form is accepted too (test_disks_openapi.py uses it).
     return AuthenticatedClient(base_url=url, token=key, prefix="", **kwargs)
 
 
