@@ -28,13 +28,17 @@ impl App {
     /// journal. With a state file, the state as loaded at startup, and the
     /// file follows. A fixture that no longer loads changes nothing.
     pub async fn reset(self: &Arc<Self>) -> Result<(), ConfigError> {
-        let (state, faults) = self.startup()?;
-        {
+        let (mut state, faults) = self.startup()?;
+        state.settings.share_key = self.share_key;
+        let old = {
             let mut core = self.core.lock();
-            core.state = state;
             core.faults = faults;
             core.journal.clear();
-        }
+            std::mem::replace(&mut core.state, state)
+        };
+        // Object bytes only the old state referred to are freed, and the
+        // object log is rewritten to match the restored index.
+        crate::gateway::after_reset(self, &old).await;
         self.persist().await;
         Ok(())
     }

@@ -15,6 +15,12 @@ use crate::state::{Settings, DEFAULT_ACCOUNT, DEFAULT_REGION};
 pub const DEFAULT_KEY: &str = "key-archil-mock";
 /// The largest request body accepted: 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// The largest object: 5 GiB, S3's single-PUT limit.
+pub const DEFAULT_MAX_OBJECT: u64 = 5 << 30;
+/// The most object bytes the memory store holds: 2 GiB.
+pub const DEFAULT_MAX_MEMORY: u64 = 2 << 30;
+/// The smallest part but the last of a multipart upload: 5 MiB, as S3.
+pub const DEFAULT_MIN_PART: u64 = 5 << 20;
 
 /// A bootstrap key and the account it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +94,14 @@ pub struct Config {
     pub region: String,
     /// How long a new disk reports `creating` before `available` (0: at once).
     pub disk_ready: Duration,
+    /// Keep objects, and the control-plane state, in this directory.
+    pub data_dir: Option<PathBuf>,
+    /// The largest object (a put, a part, a completed upload), in bytes.
+    pub max_object_bytes: u64,
+    /// The most object bytes held in memory (without `data_dir`).
+    pub max_memory_bytes: u64,
+    /// The smallest part but the last that Complete accepts (0 relaxes it).
+    pub min_part_size: u64,
 }
 
 impl Default for Config {
@@ -107,6 +121,10 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(5),
             region: DEFAULT_REGION.to_owned(),
             disk_ready: Duration::ZERO,
+            data_dir: None,
+            max_object_bytes: DEFAULT_MAX_OBJECT,
+            max_memory_bytes: DEFAULT_MAX_MEMORY,
+            min_part_size: DEFAULT_MIN_PART,
         }
     }
 }
@@ -121,6 +139,7 @@ impl Config {
         Ok(Settings {
             region: self.region.as_str().into(),
             disk_ready_ms: self.disk_ready.as_millis().min(u64::MAX as u128) as u64,
+            share_key: [0; 32],
         })
     }
 

@@ -86,6 +86,9 @@ pub enum RecordedBody {
     /// A long body, redacted and cut on arrival (cutting first could split
     /// the JSON and leave a secret unredacted).
     Redacted(String),
+    /// An object body, summarised (size, type, digest, a short preview):
+    /// object bytes are never kept.
+    Summary(String),
 }
 
 impl RecordedBody {
@@ -104,7 +107,7 @@ impl RecordedBody {
         match self {
             RecordedBody::Empty => None,
             RecordedBody::Raw(bytes) => redact_body(bytes),
-            RecordedBody::Redacted(text) => Some(text.clone()),
+            RecordedBody::Redacted(text) | RecordedBody::Summary(text) => Some(text.clone()),
         }
     }
 }

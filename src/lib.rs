@@ -59,6 +59,7 @@ pub mod config;
 pub mod error;
 pub mod faults;
 pub mod fixture;
+pub mod gateway;
 pub mod journal;
 pub mod mock_server;
 pub mod persist;
@@ -66,6 +67,7 @@ pub mod router;
 pub mod scenario;
 pub mod server;
 pub mod state;
+pub mod store;
 
 pub use config::{Config, ConfigError, KeySpec, DEFAULT_KEY};
 pub use error::ApiError;

@@ -84,6 +84,19 @@ struct ServeArgs {
     /// Milliseconds a new disk reports `creating` before `available` (0: available at once).
     #[arg(long, env = "ARCHIL_MOCK_DISK_READY_MS", default_value_t = 0)]
     disk_ready_ms: u64,
+    /// Keep objects, and accounts, tokens and disks (as DIR/state.json unless --state-file
+    /// says otherwise), in this directory; every acknowledged write is durable.
+    #[arg(long, env = "ARCHIL_MOCK_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The largest object (a put, a part, a completed upload), in bytes (larger: 400 EntityTooLarge).
+    #[arg(long, env = "ARCHIL_MOCK_MAX_OBJECT_BYTES", default_value_t = archil_mock::config::DEFAULT_MAX_OBJECT)]
+    max_object_bytes: u64,
+    /// The most object bytes held in memory without --data-dir (more: 507 InsufficientStorage).
+    #[arg(long, env = "ARCHIL_MOCK_MAX_MEMORY_BYTES", default_value_t = archil_mock::config::DEFAULT_MAX_MEMORY)]
+    max_memory_bytes: u64,
+    /// The smallest part but the last that CompleteMultipartUpload accepts (0 relaxes the rule).
+    #[arg(long, env = "ARCHIL_MOCK_MIN_PART_SIZE", default_value_t = archil_mock::config::DEFAULT_MIN_PART)]
+    min_part_size: u64,
     /// Log format on stderr.
     #[arg(long, env = "ARCHIL_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -229,6 +242,10 @@ fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         region: args.region.clone(),
         disk_ready: Duration::from_millis(args.disk_ready_ms),
+        data_dir: args.data_dir.clone(),
+        max_object_bytes: args.max_object_bytes,
+        max_memory_bytes: args.max_memory_bytes,
+        min_part_size: args.min_part_size,
         ..Config::default()
     })
 }

@@ -35,6 +35,8 @@ pub enum Route {
     ListDelegations(String),
     /// `POST /api/disks/{id}/revoke-delegation` (revokeDelegation).
     RevokeDelegation(String),
+    /// `POST /api/disks/{id}/share` (createShareUrl).
+    ShareObject(String),
     /// `GET /api/disks/{id}/branches` (listBranches).
     ListBranches(String),
     /// `GET /api/disks/{id}/branches/{name}` (getBranch); the name percent-decoded.
@@ -152,6 +154,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "disks", id, "revoke-delegation"] if !id.is_empty() => (
             "POST",
             (method == M::POST).then(|| Route::RevokeDelegation(id.to_string())),
+        ),
+        ["api", "disks", id, "share"] if !id.is_empty() => (
+            "POST",
+            (method == M::POST).then(|| Route::ShareObject(id.to_string())),
         ),
         ["api", "disks", id, "branches"] if !id.is_empty() => (
             "GET, POST",

@@ -35,6 +35,9 @@ use crate::journal::{Journal, Record, RecordedBody};
 use crate::persist::StateFile;
 use crate::router::{self, Route, ADMIN_PREFIX};
 use crate::state::State;
+use crate::store::dir::{DirStore, ObjectLog};
+use crate::store::memory::MemoryStore;
+use crate::store::SharedStore;
 
 /// Everything mutable, behind one lock. A `parking_lot` mutex is right here:
 /// every critical section is a short in-memory read-modify-write, it is never
@@ -47,6 +50,8 @@ pub(crate) struct Core {
     pub(crate) rng: StdRng,
     /// Bumped on every write, to order state-file snapshots.
     pub(crate) generation: u64,
+    /// Bumped on every object-index change, to order the object log.
+    pub(crate) object_seq: u64,
 }
 
 /// A running emulator's state and settings, shared by every connection.
@@ -58,6 +63,12 @@ pub struct App {
     pub(crate) config: Config,
     pub(crate) state_file: Option<StateFile>,
     seed: u64,
+    /// Object bytes.
+    pub(crate) store: SharedStore,
+    /// The object index's log, with `--data-dir`.
+    pub(crate) object_log: Option<ObjectLog>,
+    /// Signs share URLs; new on every start.
+    pub(crate) share_key: [u8; 32],
 }
 
 impl App {
@@ -67,7 +78,15 @@ impl App {
     pub fn new(config: Config) -> Result<Arc<App>, ConfigError> {
         let now = clock::now_ms();
         let (mut state, mut fault_rules) = load_startup(&config, now)?;
-        let state_file = config.state_file.clone().map(StateFile::new);
+        let io = |what: &str, e: std::io::Error| ConfigError::Io(format!("{what}: {e}"));
+        if let Some(dir) = &config.data_dir {
+            std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), e))?;
+        }
+        let state_path = config
+            .state_file
+            .clone()
+            .or_else(|| config.data_dir.as_ref().map(|d| d.join("state.json")));
+        let state_file = state_path.map(StateFile::new);
         if let Some(file) = &state_file {
             let bad = |at: String, reason: String| ConfigError::Fixture {
                 path: file.path().to_owned(),
@@ -89,6 +108,24 @@ impl App {
             }
         }
         let faults = startup_faults(fault_rules)?;
+        let seed = config.seed.unwrap_or_else(rand::random);
+        let share_key: [u8; 32] = rand::random();
+        state.settings.share_key = share_key;
+        let (store, object_log, object_seq): (SharedStore, _, _) = match &config.data_dir {
+            None => (Arc::new(MemoryStore::new(config.max_memory_bytes)), None, 0),
+            Some(dir) => {
+                let store = DirStore::open(dir).map_err(|e| io("the data directory", e))?;
+                let (log, records) = ObjectLog::open(dir).map_err(|e| io("the object log", e))?;
+                let seq = crate::gateway::replay(&mut state, records);
+                let referenced = crate::gateway::file_blobs(&state);
+                store
+                    .sweep(&referenced)
+                    .map_err(|e| io("the data directory", e))?;
+                log.rewrite(&crate::gateway::log_records(&state))
+                    .map_err(|e| io("the object log", e))?;
+                (Arc::new(store) as SharedStore, Some(log), seq)
+            }
+        };
         let startup = match &state_file {
             Some(_) => Startup::Snapshot {
                 state: Box::new(state.clone()),
@@ -96,7 +133,6 @@ impl App {
             },
             None => Startup::Reload { at_ms: now },
         };
-        let seed = config.seed.unwrap_or_else(rand::random);
         let app = App {
             core: Mutex::new(Core {
                 state,
@@ -104,11 +140,15 @@ impl App {
                 journal: Journal::new(config.journal_capacity),
                 rng: StdRng::seed_from_u64(seed),
                 generation: 1,
+                object_seq,
             }),
             startup,
             config,
             state_file,
             seed,
+            store,
+            object_log,
+            share_key,
         };
         if let Some(file) = &app.state_file {
             let bytes = app.snapshot_bytes(&app.core.lock());
@@ -293,7 +333,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Out
     app.persist().await;
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let started = Instant::now();
@@ -310,12 +350,12 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
         return Ok(crate::admin::serve(&app, &parts, &body).await);
     }
 
+    if crate::gateway::handles(path) {
+        return crate::gateway::serve(app, parts, body, started, at_ms).await;
+    }
+
     let body = read_body(&app, &parts.headers, body).await;
-    let auth = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
+    let auth = auth_header(&parts);
     let shortcut = Fired::from_headers(&parts.headers);
     // With the admin API off, its paths are as unknown as any other.
     let route = router::route(&parts.method, path).and_then(|r| match r {
@@ -328,6 +368,10 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
             .headers
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok()),
+        host: parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|v| v.to_str().ok()),
         body: body.as_deref().unwrap_or_default(),
     };
 
@@ -336,25 +380,12 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let (seq, account, fired, early) = {
         let mut core = app.core.lock();
         let core = &mut *core;
-        let seq = core.journal.next_seq();
-        let key = authenticate(&core.state, auth);
-        let account = key
-            .as_ref()
-            .ok()
-            .map(|k| core.state.account_name(k.account).to_owned());
-        let fired = match &shortcut {
-            Ok(Some(f)) => Some(f.clone()),
-            Ok(None) => {
-                let facts = RequestFacts {
-                    method: &parts.method,
-                    path,
-                    headers: &parts.headers,
-                    account: account.as_deref(),
-                };
-                core.faults.select(&facts, &mut core.rng)
-            }
-            Err(_) => None,
-        };
+        let Admitted {
+            seq,
+            key,
+            account,
+            fired,
+        } = admit(core, &parts, auth, &shortcut);
         let blocked = body.is_err()
             || shortcut.is_err()
             || fired.as_ref().is_some_and(|f| f.phase == Phase::Before);
@@ -364,40 +395,15 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     };
 
     let finish = |status: Option<u16>, response: Option<Resp>| {
-        let fault = fired.as_ref().map(|f| f.rule.clone());
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        tracing::info!(
-            target: "archil_mock::access",
-            method = %parts.method,
-            path,
-            // 0 when the connection was dropped instead of answered.
-            status = status.unwrap_or(0),
-            dropped = status.is_none(),
-            duration_ms = (duration_ms * 100.0).round() / 100.0,
-            fault = fault.as_deref().unwrap_or("-"),
-            account = account.as_deref().unwrap_or("-"),
-        );
-        let record = Record {
+        let done = Done {
             seq,
             at_ms,
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            status,
-            fault,
+            started,
+            fault: fired.as_ref().map(|f| f.rule.clone()),
             account: account.clone(),
-            duration_ms,
-            headers: parts.headers.clone(),
             body: body.as_ref().map_or(RecordedBody::Empty, RecordedBody::of),
         };
-        app.core.lock().journal.record(record);
-        match response {
-            Some(mut r) => {
-                r.headers_mut()
-                    .insert("x-request-id", HeaderValue::from(seq));
-                Ok(r)
-            }
-            None => Err(Dropped),
-        }
+        done.finish(&app, &parts, status, response)
     };
     let respond = |r: Resp| {
         let status = r.status().as_u16();
@@ -434,7 +440,12 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
         app.persist().await;
     }
     let response = match result {
-        Ok(reply) => crate::error::json_response(reply.status, reply.body),
+        Ok(reply) => {
+            for blob in &reply.freed {
+                app.store.remove(blob);
+            }
+            crate::error::json_response(reply.status, reply.body)
+        }
         Err(e) => e.into_response(),
     };
 
@@ -445,8 +456,119 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     }
 }
 
+/// The `Authorization` header's value, trimmed.
+pub(crate) fn auth_header(parts: &hyper::http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Who is calling and whether a fault fires: decided under the lock, once
+/// per request, for the API and the gateway alike.
+pub(crate) struct Admitted {
+    /// The journal sequence (and `x-request-id`).
+    pub(crate) seq: u64,
+    /// The caller's key, or the 401 to answer.
+    pub(crate) key: Result<tokens::KeyRef, ApiError>,
+    /// The key's account name.
+    pub(crate) account: Option<String>,
+    /// The fault that fires, if any.
+    pub(crate) fired: Option<Fired>,
+}
+
+pub(crate) fn admit(
+    core: &mut Core,
+    parts: &hyper::http::request::Parts,
+    auth: Option<&str>,
+    shortcut: &Result<Option<Fired>, ApiError>,
+) -> Admitted {
+    let seq = core.journal.next_seq();
+    let key = authenticate(&core.state, auth);
+    let account = key
+        .as_ref()
+        .ok()
+        .map(|k| core.state.account_name(k.account).to_owned());
+    let fired = match shortcut {
+        Ok(Some(f)) => Some(f.clone()),
+        Ok(None) => {
+            let facts = RequestFacts {
+                method: &parts.method,
+                path: parts.uri.path(),
+                headers: &parts.headers,
+                account: account.as_deref(),
+            };
+            core.faults.select(&facts, &mut core.rng)
+        }
+        Err(_) => None,
+    };
+    Admitted {
+        seq,
+        key,
+        account,
+        fired,
+    }
+}
+
+/// What the access log and the journal say of a finished request.
+pub(crate) struct Done {
+    pub(crate) seq: u64,
+    pub(crate) at_ms: i64,
+    pub(crate) started: Instant,
+    pub(crate) fault: Option<String>,
+    pub(crate) account: Option<String>,
+    pub(crate) body: RecordedBody,
+}
+
+impl Done {
+    /// Logs and journals the request, and stamps `x-request-id` on the
+    /// response (`None`: the connection is dropped).
+    pub(crate) fn finish(
+        self,
+        app: &App,
+        parts: &hyper::http::request::Parts,
+        status: Option<u16>,
+        response: Option<Resp>,
+    ) -> Result<Resp, Dropped> {
+        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "archil_mock::access",
+            method = %parts.method,
+            path = parts.uri.path(),
+            // 0 when the connection was dropped instead of answered.
+            status = status.unwrap_or(0),
+            dropped = status.is_none(),
+            duration_ms = (duration_ms * 100.0).round() / 100.0,
+            fault = self.fault.as_deref().unwrap_or("-"),
+            account = self.account.as_deref().unwrap_or("-"),
+        );
+        let record = Record {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            status,
+            fault: self.fault,
+            account: self.account,
+            duration_ms,
+            headers: parts.headers.clone(),
+            body: self.body,
+        };
+        app.core.lock().journal.record(record);
+        match response {
+            Some(mut r) => {
+                r.headers_mut()
+                    .insert("x-request-id", HeaderValue::from(self.seq));
+                Ok(r)
+            }
+            None => Err(Dropped),
+        }
+    }
+}
+
 /// What a fault does to a request at one phase.
-enum Strike {
+pub(crate) enum Strike {
     /// Drop the connection.
     Drop,
     /// Answer with this error instead.
@@ -456,7 +578,7 @@ enum Strike {
 }
 
 /// Sleeps a fault's delay if it belongs to `phase`, then says what it does.
-async fn strike(fired: Option<&Fired>, phase: Phase) -> Strike {
+pub(crate) async fn strike(fired: Option<&Fired>, phase: Phase) -> Strike {
     let Some(f) = fired.filter(|f| f.phase == phase) else {
         return Strike::Pass;
     };
@@ -473,7 +595,7 @@ async fn strike(fired: Option<&Fired>, phase: Phase) -> Strike {
 /// The live key an `Authorization` value names, or the 401 to answer. The
 /// raw key (as the spec and the SDKs send it) and `Bearer key-…` (as the
 /// generated client sends it by default) are both accepted.
-fn authenticate(state: &State, auth: Option<&str>) -> Result<tokens::KeyRef, ApiError> {
+pub(crate) fn authenticate(state: &State, auth: Option<&str>) -> Result<tokens::KeyRef, ApiError> {
     match auth.map(strip_bearer) {
         None | Some("") => Err(ApiError::Unauthorized(
             "missing Authorization header; send `Authorization: key-…`".into(),

@@ -30,6 +30,8 @@ pub struct Settings {
     pub region: Arc<str>,
     /// How long a new disk reports `creating` before `available`.
     pub disk_ready_ms: u64,
+    /// Signs share URLs; drawn at startup.
+    pub share_key: [u8; 32],
 }
 
 /// The region `--region` defaults to, as the SDK's own default.
@@ -40,6 +42,7 @@ impl Default for Settings {
         Settings {
             region: DEFAULT_REGION.into(),
             disk_ready_ms: 0,
+            share_key: [0; 32],
         }
     }
 }

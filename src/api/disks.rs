@@ -217,6 +217,8 @@ pub struct Disk {
     pub delegations: Vec<Delegation>,
     /// Epoch ms of the last access, if any.
     pub last_accessed_ms: Option<i64>,
+    /// Its files and directories (the object gateway's index).
+    pub objects: crate::gateway::objects::Objects,
 }
 
 /// Every account's disks in creation order, with the id and name indexes.
@@ -657,6 +659,7 @@ pub fn create(state: &mut State, ctx: Ctx, new: NewDisk) -> Result<CreateOutcome
         branches: Vec::new(),
         delegations: Vec::new(),
         last_accessed_ms: None,
+        objects: Default::default(),
     };
     state
         .disks
@@ -804,13 +807,28 @@ pub fn get(state: &State, ctx: Ctx, id: &str) -> Result<DiskView, ApiError> {
     Ok(view(disk, state.account_name(ctx.account), ctx.now_ms))
 }
 
-/// `DELETE /api/disks/{id}`: the disk goes at once, with its users, branches
-/// and settings; its name is free again.
-pub fn delete(state: &mut State, ctx: Ctx, id: &str) -> Result<(), ApiError> {
+/// `DELETE /api/disks/{id}`: the disk goes at once, with its users, branches,
+/// settings and contents; its name is free again. Returns the disk, whose
+/// blobs the caller frees.
+pub fn delete(state: &mut State, ctx: Ctx, id: &str) -> Result<Disk, ApiError> {
     let n = find(state, ctx, id, Malformed::BadRequest)?.id;
     let seq = state.disks.locate(ctx.account, n).expect("found just now");
-    state.disks.remove(ctx.account, seq);
-    Ok(())
+    Ok(state
+        .disks
+        .remove(ctx.account, seq)
+        .expect("found just now"))
+}
+
+/// The disk with this id in any account: for share URLs, which carry no
+/// API key, and for replaying the object log.
+pub fn find_any_mut(state: &mut State, id: u64) -> Option<&mut Disk> {
+    let &(account, seq) = state.disks.by_id.get(&id)?;
+    state.disks.lists[account as usize].get_mut(&seq)
+}
+
+/// Every disk of every account.
+pub fn all(state: &State) -> impl Iterator<Item = &Disk> {
+    state.disks.lists.iter().flat_map(|l| l.values())
 }
 
 /// The disk object (`DiskResponse`) as the API shows it. Optional fields
@@ -912,9 +930,9 @@ pub fn view(disk: &Disk, organization: &str, now_ms: i64) -> DiskView {
         created_at: clock::format_ms(disk.created_ms),
         sandbox_disk: false,
         last_accessed: disk.last_accessed_ms.map(clock::format_ms),
-        data_size: 0,
-        active_data_bytes: 0,
-        total_data_bytes: 0,
+        data_size: disk.objects.stored_bytes,
+        active_data_bytes: disk.objects.stored_bytes,
+        total_data_bytes: disk.objects.written_bytes,
         monthly_usage: "$0.00".to_owned(),
         mounts: disk.mounts.iter().map(mount_view).collect(),
         metrics: Metrics {

@@ -6,6 +6,7 @@ pub mod branches;
 pub mod disk_settings;
 pub mod disk_users;
 pub mod disks;
+pub mod shares;
 pub mod tokens;
 
 use hyper::StatusCode;
@@ -33,6 +34,8 @@ pub struct Input<'a> {
     pub query: Option<&'a str>,
     /// The `Idempotency-Key` header, if any.
     pub idempotency_key: Option<&'a str>,
+    /// The `Host` header, for URLs the server hands out.
+    pub host: Option<&'a str>,
     /// The whole body.
     pub body: &'a [u8],
 }
@@ -44,6 +47,9 @@ pub struct Reply {
     pub status: StatusCode,
     /// The JSON envelope.
     pub body: Vec<u8>,
+    /// Object bytes nothing refers to any more (a deleted disk's), for the
+    /// server to free outside the lock.
+    pub freed: Vec<crate::store::Blob>,
 }
 
 #[derive(Serialize)]
@@ -88,7 +94,11 @@ impl Reply {
             },
         )
         .expect("API data always serialises");
-        Reply { status, body }
+        Reply {
+            status,
+            body,
+            freed: Vec::new(),
+        }
     }
 
     /// `{"success": true}` with no `data`, as `deleteDisk` answers.
@@ -96,6 +106,7 @@ impl Reply {
         Reply {
             status: StatusCode::OK,
             body: serde_json::to_vec(&Bare { success: true }).expect("serialises"),
+            freed: Vec::new(),
         }
     }
 }
@@ -148,8 +159,10 @@ pub fn dispatch(
         }
         Route::GetDisk(id) => ok(&disks::get(state, ctx, id)?),
         Route::DeleteDisk(id) => {
-            disks::delete(state, ctx, id)?;
-            Ok(Reply::empty())
+            let disk = disks::delete(state, ctx, id)?;
+            let mut reply = Reply::empty();
+            reply.freed = disk.objects.blobs().cloned().collect();
+            Ok(reply)
         }
         Route::AddDiskUser(id) => Ok(Reply::new(
             StatusCode::CREATED,
@@ -165,6 +178,7 @@ pub fn dispatch(
         Route::RevokeDelegation(id) => {
             ok(&disk_settings::revoke_delegation(state, ctx, id, input)?)
         }
+        Route::ShareObject(id) => ok(&shares::create(state, ctx, id, input)?),
         Route::ListBranches(id) => ok(&branches::list(state, ctx, id)?),
         Route::GetBranch(id, name) => ok(&branches::get(state, ctx, id, name)?),
         Route::CreateBranch(id) => Ok(Reply::new(
