@@ -12,6 +12,7 @@ use hyper::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::matching::BodyExpect;
 use super::matching::{Expect, Expected, ExpectedOutcome};
 use super::template::{is_var_name, references, JsonPath, Vars};
 use crate::fixture::Fixture;
@@ -69,6 +70,10 @@ struct RequestFile {
     #[serde(default)]
     raw_body: Option<String>,
     #[serde(default)]
+    base64_body: Option<String>,
+    #[serde(default)]
+    body_file: Option<String>,
+    #[serde(default)]
     timeout_ms: Option<u64>,
 }
 
@@ -89,6 +94,8 @@ struct ExpectFile {
     min_duration_ms: Option<u64>,
     #[serde(default)]
     max_duration_ms: Option<u64>,
+    #[serde(default)]
+    body: Option<BodyExpect>,
 }
 
 /// A request body.
@@ -98,6 +105,8 @@ pub enum Body {
     Json(Value),
     /// Text sent as it is (`rawBody`), for malformed input.
     Raw(String),
+    /// Bytes sent as they are (`base64Body`, `bodyFile`): object contents.
+    Bytes(bytes::Bytes),
 }
 
 /// One validated step.
@@ -231,6 +240,7 @@ impl Scenario {
         for (i, s) in raw.steps.into_iter().enumerate() {
             steps.push(compile_step(
                 s,
+                dir,
                 &format!("$.steps[{i}]"),
                 raw.key.as_ref(),
                 &mut defined,
@@ -317,6 +327,7 @@ fn member(at: &str, key: &str) -> String {
 
 fn compile_step(
     s: StepFile,
+    dir: &Path,
     at: &str,
     scenario_key: Option<&String>,
     defined: &mut BTreeSet<String>,
@@ -357,19 +368,41 @@ fn compile_step(
         )?;
         headers.push((h, value.clone()));
     }
-    let body = match (r.body, r.raw_body) {
-        (Some(_), Some(_)) => {
-            return Err(err("request", "give `body` or `rawBody`, not both".into()))
-        }
-        (Some(v), None) => {
-            check_templates_in(&v, &format!("{at}.request.body"), defined)?;
-            Some(Body::Json(v))
-        }
-        (None, Some(t)) => {
-            check_templates(&t, &format!("{at}.request.rawBody"), defined)?;
-            Some(Body::Raw(t))
-        }
-        (None, None) => None,
+    let given = [
+        r.body.is_some(),
+        r.raw_body.is_some(),
+        r.base64_body.is_some(),
+        r.body_file.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(err(
+            "request",
+            "give one of `body`, `rawBody`, `base64Body` and `bodyFile`".into(),
+        ));
+    }
+    let body = if let Some(v) = r.body {
+        check_templates_in(&v, &format!("{at}.request.body"), defined)?;
+        Some(Body::Json(v))
+    } else if let Some(t) = r.raw_body {
+        check_templates(&t, &format!("{at}.request.rawBody"), defined)?;
+        Some(Body::Raw(t))
+    } else if let Some(b) = r.base64_body {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| err("request.base64Body", format!("is not base64: {e}")))?;
+        Some(Body::Bytes(bytes.into()))
+    } else if let Some(f) = r.body_file {
+        let path = dir.join(&f);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            err(
+                "request.bodyFile",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        Some(Body::Bytes(bytes.into()))
+    } else {
+        None
     };
     let timeout_ms = r.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
     if timeout_ms == 0 {
@@ -390,6 +423,7 @@ fn compile_step(
     };
     if outcome != ExpectedOutcome::Response
         && (e.status.is_some()
+            || e.body.is_some()
             || !e.json.is_empty()
             || !e.headers.is_empty()
             || !s.capture.is_empty())
@@ -405,6 +439,24 @@ fn compile_step(
                 "expect.status",
                 format!("{status} is not an HTTP status"),
             ));
+        }
+    }
+    if let Some(b) = &e.body {
+        for (field, text) in [("equals", &b.equals), ("contains", &b.contains)] {
+            if let Some(t) = text {
+                check_templates(t, &format!("{at}.expect.body.{field}"), defined)?;
+            }
+        }
+        for (field, digest, len) in [("md5", &b.md5, 32), ("sha256", &b.sha256, 64)] {
+            if digest
+                .as_ref()
+                .is_some_and(|d| d.len() != len || !d.bytes().all(|c| c.is_ascii_hexdigit()))
+            {
+                return Err(err(
+                    &format!("expect.body.{field}"),
+                    format!("must be {len} hex characters"),
+                ));
+            }
         }
     }
     let mut json = Vec::new();
@@ -466,6 +518,7 @@ fn compile_step(
             headers: expect_headers,
             min_duration: e.min_duration_ms.map(Duration::from_millis),
             max_duration: e.max_duration_ms.map(Duration::from_millis),
+            body: e.body,
         },
         capture,
     })
@@ -502,6 +555,28 @@ mod tests {
         assert_eq!(at, "$.steps");
         let (at, _) = parse(r#"{"steps":[{"name":"a","request":{"path":"/"},"expect":{"connectionError":true,"status":200}}]}"#).unwrap_err();
         assert_eq!(at, "$.steps[0].expect");
+        let (at, reason) =
+            parse(r#"{"steps":[{"name":"a","request":{"path":"/","base64Body":"!!"}}]}"#)
+                .unwrap_err();
+        assert_eq!(
+            (at.as_str(), reason.contains("base64")),
+            ("$.steps[0].request.base64Body", true)
+        );
+        let (at, _) = parse(
+            r#"{"steps":[{"name":"a","request":{"path":"/","rawBody":"x","base64Body":"eA=="}}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(at, "$.steps[0].request");
+        let (at, _) = parse(
+            r#"{"steps":[{"name":"a","request":{"path":"/","bodyFile":"no-such-file.bin"}}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(at, "$.steps[0].request.bodyFile");
+        let (at, _) = parse(
+            r#"{"steps":[{"name":"a","request":{"path":"/"},"expect":{"body":{"md5":"xyz"}}}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(at, "$.steps[0].expect.body.md5");
     }
 
     #[test]

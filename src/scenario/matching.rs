@@ -294,6 +294,81 @@ pub struct Expect {
     pub min_duration: Option<Duration>,
     /// The answer took at most this long.
     pub max_duration: Option<Duration>,
+    /// The raw body, for answers that are not JSON (object bytes, XML).
+    pub body: Option<BodyExpect>,
+}
+
+/// Checks on a response's raw bytes: exact text, a substring, the size, or
+/// a digest (lowercase or uppercase hex).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BodyExpect {
+    /// The body is exactly this text (templates allowed).
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// The body contains this text (templates allowed).
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The body has this many bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The body's MD5, in hex.
+    #[serde(default)]
+    pub md5: Option<String>,
+    /// The body's SHA-256, in hex.
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+impl BodyExpect {
+    /// Every mismatch with these bytes.
+    pub fn check(&self, body: &[u8], vars: &Vars, problems: &mut Vec<String>) {
+        use md5::Digest as _;
+        let text = String::from_utf8_lossy(body);
+        for (what, wanted, ok) in [
+            (
+                "equals",
+                &self.equals,
+                &(|t: &str, w: &str| t == w) as &dyn Fn(&str, &str) -> bool,
+            ),
+            ("contains", &self.contains, &|t: &str, w: &str| {
+                t.contains(w)
+            }),
+        ] {
+            let Some(w) = wanted else { continue };
+            match substitute_str(w, vars) {
+                Ok(w) if ok(&text, &w) => {}
+                Ok(w) => problems.push(format!(
+                    "body: expected {} {:?}, got {:?}",
+                    if what == "equals" {
+                        "exactly"
+                    } else {
+                        "text containing"
+                    },
+                    trim(&w, SHOWN_BODY_CHARS),
+                    trim(&text, SHOWN_BODY_CHARS)
+                )),
+                Err(e) => problems.push(format!("body.{what}: {e}")),
+            }
+        }
+        if let Some(n) = self.size {
+            if body.len() as u64 != n {
+                problems.push(format!("body size: expected {n} bytes, got {}", body.len()));
+            }
+        }
+        if let Some(want) = &self.md5 {
+            let got = hex::encode(md5::Md5::digest(body));
+            if !got.eq_ignore_ascii_case(want) {
+                problems.push(format!("body md5: expected {want}, got {got}"));
+            }
+        }
+        if let Some(want) = &self.sha256 {
+            let got = hex::encode(sha2::Sha256::digest(body));
+            if !got.eq_ignore_ascii_case(want) {
+                problems.push(format!("body sha256: expected {want}, got {got}"));
+            }
+        }
+    }
 }
 
 impl Expect {
@@ -344,11 +419,16 @@ impl Expect {
             return problems;
         }
         let Outcome::Response {
-            status, headers, ..
+            status,
+            headers,
+            body,
         } = outcome
         else {
             return problems;
         };
+        if let Some(b) = &self.body {
+            b.check(body, vars, &mut problems);
+        }
         if let Some(want) = self.status {
             if want != *status {
                 problems.push(format!("status: expected {want}, got {status}"));
@@ -413,6 +493,33 @@ mod tests {
     use super::*;
     use crate::scenario::test_support::{path, response, vars};
     use serde_json::json;
+
+    #[test]
+    fn raw_bodies_are_checked_by_text_size_and_digest() {
+        let check = |b: BodyExpect, body: &[u8]| {
+            let mut problems = Vec::new();
+            b.check(body, &vars(json!({})), &mut problems);
+            problems
+        };
+        let all = BodyExpect {
+            equals: Some("hello".into()),
+            contains: Some("ell".into()),
+            size: Some(5),
+            md5: Some("5D41402ABC4B2A76B9719D911017C592".into()),
+            sha256: Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into()),
+        };
+        assert_eq!(check(all.clone(), b"hello"), Vec::<String>::new());
+        let problems = check(all, b"help!");
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(
+            problems[0].starts_with("body: expected exactly \"hello\""),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("body md5:")),
+            "{problems:?}"
+        );
+    }
 
     #[test]
     fn matching_fields_give_no_diff() {

@@ -233,6 +233,7 @@ fn prepare(step: &Step, base: &str, options: &Options, vars: &Vars) -> Result<Pr
                 .map_err(|e| format!("request.rawBody: {e}"))?
                 .into_bytes(),
         ),
+        Some(Body::Bytes(b)) => Some(b.to_vec()),
     };
     Ok(Prepared { url, headers, body })
 }
