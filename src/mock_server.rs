@@ -347,6 +347,82 @@ impl MockServer {
         self.app.snapshot()
     }
 
+    /// The bytes of a file on a disk (in any account), or `None` if there is
+    /// no such disk or file: to check what a client under test wrote.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::fixture::{FixtureDisk, FixtureFile};
+    /// use archil_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let server = MockServer::builder()
+    ///     .disk(FixtureDisk { id: Some("dsk-00000000000000d1".into()), ..FixtureDisk::new("data") })
+    ///     .start()
+    ///     .await;
+    ///
+    /// // Act: a client writes through the S3 gateway on the same port.
+    /// reqwest::Client::new()
+    ///     .put(format!("{}/dsk-00000000000000d1/out/result.txt", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .body("42")
+    ///     .send()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// let stored = server.read_object("dsk-00000000000000d1", "out/result.txt");
+    /// assert_eq!(stored.as_deref(), Some(&b"42"[..]));
+    /// assert_eq!(server.read_object("dsk-00000000000000d1", "out/other.txt"), None);
+    /// # }
+    /// ```
+    pub fn read_object(&self, disk_id: &str, key: &str) -> Option<Vec<u8>> {
+        self.app.read_object(disk_id, key).map(|b| b.to_vec())
+    }
+
+    /// Writes a file on a disk (in any account), as a `PutObject` would: to
+    /// give a client under test something to read. Fixture `files` do the
+    /// same at startup and on reset.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such disk, or the key is invalid or conflicts with a
+    /// directory.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::fixture::FixtureDisk;
+    /// use archil_mock::MockServer;
+    ///
+    /// // Arrange
+    /// let server = MockServer::builder()
+    ///     .disk(FixtureDisk { id: Some("dsk-00000000000000d2".into()), ..FixtureDisk::new("data") })
+    ///     .start()
+    ///     .await;
+    /// server.write_object("dsk-00000000000000d2", "in/config.json", b"{}");
+    ///
+    /// // Act
+    /// let body = reqwest::Client::new()
+    ///     .get(format!("{}/dsk-00000000000000d2/in/config.json", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .bytes()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// assert_eq!(&body[..], b"{}");
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn write_object(&self, disk_id: &str, key: &str, bytes: &[u8]) {
+        if let Err(e) = self.app.write_object(disk_id, key, bytes) {
+            panic!("MockServer::write_object({disk_id}, {key:?}): {e}");
+        }
+    }
+
     /// Returns to the startup state, as `POST /_mock/reset` does: keys and
     /// fixtures loaded again (with their faults only) and an empty journal.
     ///

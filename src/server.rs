@@ -117,6 +117,8 @@ impl App {
                 let store = DirStore::open(dir).map_err(|e| io("the data directory", e))?;
                 let (log, records) = ObjectLog::open(dir).map_err(|e| io("the object log", e))?;
                 let seq = crate::gateway::replay(&mut state, records);
+                crate::gateway::materialize(&mut state, &store)
+                    .map_err(|e| ConfigError::Io(format!("the data directory: {e:?}")))?;
                 let referenced = crate::gateway::file_blobs(&state);
                 store
                     .sweep(&referenced)

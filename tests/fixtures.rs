@@ -228,3 +228,71 @@ fn the_schema_is_valid_json_and_covers_every_top_level_field() {
         );
     }
 }
+
+#[tokio::test]
+async fn fixture_files_are_served_by_the_gateway_and_come_back_on_reset() {
+    let server = TestServer::with(Config {
+        fixtures: vec![fixtures_dir().join("seeded-disks.json")],
+        ..Config::default()
+    })
+    .await;
+    let disk = "dsk-00000000000000a1";
+    let get = |key: &str| {
+        let url = server.url(&format!("/{disk}/{key}"));
+        async move {
+            let resp = client()
+                .get(url)
+                .header("authorization", KEY)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.bytes().await.unwrap())
+        }
+    };
+    assert_eq!(get("README.md").await, (200, "# datasets\n".into()));
+    assert_eq!(get("train/part-0001.parquet").await, (200, "PAR1".into()));
+    assert_eq!(get("scratch/").await.0, 404, "a directory is not an object");
+    let deleted = client()
+        .delete(server.url(&format!("/{disk}/README.md")))
+        .header("authorization", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(get("README.md").await.0, 404);
+    server.app.reset().await.unwrap();
+    assert_eq!(get("README.md").await, (200, "# datasets\n".into()));
+    let (_, disk_json) = server
+        .call("GET", &format!("/api/disks/{disk}"), Some(KEY), None)
+        .await;
+    assert_eq!(disk_json["data"]["dataSize"], 15, "{disk_json}");
+}
+
+#[test]
+fn a_fixture_file_that_conflicts_or_escapes_names_its_path() {
+    for (files, at, needle) in [
+        (
+            r#"[{"key":"a","content":"x"},{"key":"a/b","content":"y"}]"#,
+            "files[1]",
+            "is a file",
+        ),
+        (r#"[{"key":"../x","content":"x"}]"#, "files[0]", ".."),
+        (r#"[{"key":"d/","content":"x"}]"#, "files[0]", "no content"),
+        (
+            r#"[{"key":"f","content":"x","contentBase64":"eA=="}]"#,
+            "files[0]",
+            "not both",
+        ),
+        (r#"[{"key":"f","mode":"999"}]"#, "files[0]", "octal"),
+    ] {
+        let path = scratch(
+            "files.json",
+            &format!(r#"{{"accounts":[{{"name":"a","disks":[{{"name":"d","files":{files}}}]}}]}}"#),
+        );
+        let message = start_error(vec![path]);
+        assert!(
+            message.contains(at) && message.contains(needle),
+            "{files}: {message}"
+        );
+    }
+}

@@ -831,6 +831,11 @@ pub fn all(state: &State) -> impl Iterator<Item = &Disk> {
     state.disks.lists.iter().flat_map(|l| l.values())
 }
 
+/// Every disk of every account, to change.
+pub fn all_mut(state: &mut State) -> impl Iterator<Item = &mut Disk> {
+    state.disks.lists.iter_mut().flat_map(|l| l.values_mut())
+}
+
 /// The disk object (`DiskResponse`) as the API shows it. Optional fields
 /// are left out rather than sent as null, which the generated client rejects.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -62,6 +62,72 @@ pub fn handles(path: &str) -> bool {
     route::is_gateway_path(path) || path.starts_with(share::PATH_PREFIX)
 }
 
+impl App {
+    /// The bytes of a file of a disk (any account), or `None`: for tests
+    /// that check what a client wrote. Blocking (reads the store).
+    pub fn read_object(&self, disk_id: &str, key: &str) -> Option<Bytes> {
+        let reader = {
+            let mut core = self.core.lock();
+            let disk = disks::parse_disk_id(disk_id)
+                .and_then(|id| disks::find_any_mut(&mut core.state, id))?;
+            let meta = disk.objects.file(key).ok()?;
+            self.store.open(&meta.blob).ok()?
+        };
+        reader.read_all().ok()
+    }
+
+    /// Writes a file of a disk (any account), as a PutObject with no
+    /// headers would: for tests that give a client something to read.
+    /// Blocking (writes the store, and the log with `--data-dir`).
+    pub fn write_object(&self, disk_id: &str, key: &str, bytes: &[u8]) -> Result<(), S3Error> {
+        route::check_key(key)?;
+        let mut staging = self.store.stage().map_err(stage_error)?;
+        staging.write(bytes).map_err(stage_error)?;
+        let blob = staging.finish().map_err(stage_error)?;
+        let meta = FileMeta {
+            size: bytes.len() as u64,
+            etag: Etag::of(bytes),
+            content_type: DEFAULT_CONTENT_TYPE.into(),
+            modified_ms: clock::now_ms(),
+            attrs: Attrs {
+                mode: FILE_MODE,
+                uid: 0,
+                gid: 0,
+            },
+            blob: blob.clone(),
+            generation: 0,
+        };
+        let written = {
+            let mut core = self.core.lock();
+            let core = &mut *core;
+            let disk = disks::parse_disk_id(disk_id)
+                .and_then(|id| disks::find_any_mut(&mut core.state, id))
+                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))));
+            disk.and_then(|disk| {
+                let (old, changes) = disk.objects.put_file(key, meta, clock::now_ms())?;
+                Ok((old, to_records(disk.id, &changes, &mut core.object_seq)))
+            })
+        };
+        match written {
+            Ok((old, records)) => {
+                if let Some(log) = &self.object_log {
+                    log.append(&records).map_err(|e| {
+                        S3Error::internal_error(format!("the object log cannot be written: {e}"))
+                    })?;
+                }
+                if let Some(old) = old {
+                    self.store.remove(&old);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.store.remove(&blob);
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Answers one gateway request.
 pub(crate) async fn serve(
     app: Arc<App>,
@@ -1161,6 +1227,24 @@ pub(crate) fn replay(state: &mut State, records: Vec<LogRecord>) -> u64 {
         }
     }
     seq
+}
+
+/// Moves blobs still in memory (a fixture's files) into the directory
+/// store at startup, so that it holds every file the index refers to.
+pub(crate) fn materialize(
+    state: &mut State,
+    store: &dyn crate::store::Store,
+) -> Result<(), StageError> {
+    for disk in disks::all_mut(state) {
+        for file in disk.objects.files_mut() {
+            if let Blob::Memory(bytes) = &file.blob {
+                let mut staging = store.stage()?;
+                staging.write(bytes)?;
+                file.blob = staging.finish()?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every blob file the index refers to.

@@ -184,6 +184,14 @@ impl Objects {
             )
     }
 
+    /// Every file, to move its blob (startup only).
+    pub fn files_mut(&mut self) -> impl Iterator<Item = &mut FileMeta> {
+        self.entries.values_mut().filter_map(|e| match e {
+            Entry::File(f) => Some(f),
+            Entry::Dir(_) => None,
+        })
+    }
+
     /// How many files.
     pub fn file_count(&self) -> usize {
         self.entries

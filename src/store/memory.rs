@@ -79,7 +79,13 @@ impl Store for MemoryStore {
 
     fn remove(&self, blob: &Blob) {
         if let Blob::Memory(b) = blob {
-            self.used.fetch_sub(b.len() as u64, Ordering::SeqCst);
+            // Saturating: a fixture's files were never staged, so never counted.
+            let n = b.len() as u64;
+            let _ = self
+                .used
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                    Some(u.saturating_sub(n))
+                });
         }
     }
 
