@@ -119,7 +119,7 @@ impl Record {
             seq: self.seq,
             at: crate::clock::format_ms(self.at_ms),
             method: self.method.to_string(),
-            path: self.uri.path().to_owned(),
+            path: redact_path(self.uri.path()).into_owned(),
             query: self.uri.query().map(|q| redact_query(self.uri.path(), q)),
             status: self.status,
             fault: self.fault.clone(),
@@ -249,6 +249,15 @@ pub fn redact_query(path: &str, query: &str) -> String {
         }
     }
     out.finish()
+}
+
+/// A path as logs and the journal show it: a share URL's token is a
+/// credential, so only its last four characters are kept.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(crate::gateway::share::PATH_PREFIX) {
+        Some(token) => format!("{}{}", crate::gateway::share::PATH_PREFIX, redact(token)).into(),
+        None => path.into(),
+    }
 }
 
 /// Shows only the last four characters of a secret.

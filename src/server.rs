@@ -537,7 +537,7 @@ impl Done {
         tracing::info!(
             target: "archil_mock::access",
             method = %parts.method,
-            path = parts.uri.path(),
+            path = %crate::journal::redact_path(parts.uri.path()),
             // 0 when the connection was dropped instead of answered.
             status = status.unwrap_or(0),
             dropped = status.is_none(),

@@ -179,20 +179,24 @@ pub(crate) async fn serve(
         Strike::Pass => {}
     }
 
+    // A before-phase delay slept: the key may have been revoked meanwhile.
+    let key = match fired.as_ref().filter(|f| f.phase == Phase::Before) {
+        Some(_) => crate::server::authenticate(&app.core.lock().state, auth),
+        None => key,
+    };
     let result = match (decoded, shared) {
+        (_, Some(token)) if parts.method == Method::GET || head => {
+            serve_shared(&app, token, &parts.headers, head).await
+        }
+        // Auth first, so a caller without a key learns nothing of the rest.
+        (_, None) if key.is_err() => Err(S3Error::access_denied(
+            "a live API key is required: send `Authorization: key-…`",
+        )),
         (Err(e), _) => Err(e),
-        (Ok(_), Some(token)) => serve_shared(&app, token, &parts.headers, head).await,
-        (Ok(request), None) => {
+        (Ok(request), _) => {
             let request = request.expect("decoded when not shared");
-            // A before-phase delay slept: the key may have been revoked meanwhile.
-            let key = match fired.as_ref().filter(|f| f.phase == Phase::Before) {
-                Some(_) => crate::server::authenticate(&app.core.lock().state, auth),
-                None => key,
-            };
             match key {
-                Err(_) => Err(S3Error::access_denied(
-                    "a live API key is required: send `Authorization: key-…`",
-                )),
+                Err(_) => unreachable!("refused above"),
                 Ok(key) => {
                     let call = Call {
                         app: &app,
