@@ -69,6 +69,9 @@ pub struct App {
     pub(crate) object_log: Option<ObjectLog>,
     /// Signs share URLs; new on every start.
     pub(crate) share_key: [u8; 32],
+    /// One async lock per `disk/key` being appended to, so concurrent
+    /// appends of a key queue rather than retry against each other.
+    pub(crate) append_locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl App {
@@ -151,6 +154,7 @@ impl App {
             store,
             object_log,
             share_key,
+            append_locks: Mutex::new(std::collections::HashMap::new()),
         };
         if let Some(file) = &app.state_file {
             let bytes = app.snapshot_bytes(&app.core.lock());

@@ -841,6 +841,35 @@ async fn append_object(
         &Etag::of(&added),
         &added[..added.len().min(PREVIEW)],
     );
+    let slot = format!("{}/{key}", call.disk);
+    let lock = call
+        .app
+        .append_locks
+        .lock()
+        .entry(slot.clone())
+        .or_default()
+        .clone();
+    let result = {
+        let _queued = lock.lock().await;
+        append_once(call, key, &added, content_type, attrs).await
+    };
+    // The last one out removes the key's lock.
+    let mut locks = call.app.append_locks.lock();
+    if Arc::strong_count(&lock) == 2 {
+        locks.remove(&slot);
+    }
+    result
+}
+
+/// One append, with concurrent appends of the key already queued behind
+/// it: only a put or delete of the key can still come first.
+async fn append_once(
+    call: Call<'_>,
+    key: &str,
+    added: &Bytes,
+    content_type: Arc<str>,
+    attrs: Attrs,
+) -> Result<Resp, S3Error> {
     for _ in 0..APPEND_TRIES {
         let base = call.with_disk(|disk, _| match disk.objects.entry(key) {
             Some(objects::Entry::File(meta)) => {
@@ -866,6 +895,13 @@ async fn append_object(
             }
             None => (Bytes::new(), None, content_type.clone(), attrs),
         };
+        let limit = call.app.config.max_object_bytes;
+        if (old_bytes.len() + added.len()) as u64 > limit {
+            return Err(S3Error::entity_too_large(format!(
+                "{key} would be {} bytes; the limit is {limit} (--max-object-bytes)",
+                old_bytes.len() + added.len()
+            )));
+        }
         let mut staging = call.app.store.stage().map_err(stage_error)?;
         staging.write(&old_bytes).map_err(stage_error)?;
         staging.write(&added).map_err(stage_error)?;
