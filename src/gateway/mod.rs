@@ -934,6 +934,8 @@ async fn append_once(
                 return Ok(None);
             }
             let (old, changes) = disk.objects.put_file(key, meta, clock::now_ms())?;
+            // Only the appended bytes are newly written.
+            disk.objects.written_bytes -= old_bytes.len() as u64;
             Ok(Some((old, to_records(disk.id, &changes, seq))))
         });
         match written {

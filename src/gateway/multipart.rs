@@ -141,14 +141,18 @@ impl Objects {
         let mut blobs = Vec::with_capacity(requested.len());
         let mut md5s = Vec::with_capacity(requested.len());
         let mut size = 0;
+        // The order of the whole list first, then each part: the first
+        // error a client can fix is reported, whatever the part sizes.
         let mut previous = 0;
-        for (i, (number, etag)) in requested.iter().enumerate() {
+        for (number, _) in requested {
             if *number <= previous {
                 return Err(S3Error::invalid_part_order(format!(
                     "part {number} follows part {previous}: parts must be listed in ascending order"
                 )));
             }
             previous = *number;
+        }
+        for (i, (number, etag)) in requested.iter().enumerate() {
             let part = upload
                 .parts
                 .get(number)

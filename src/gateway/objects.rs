@@ -485,7 +485,8 @@ fn encode_token(key: &str) -> String {
     hex::encode(key)
 }
 
-fn decode_token(token: &str) -> Option<String> {
+/// The key a continuation token names, if it is one this server issued.
+pub fn decode_token(token: &str) -> Option<String> {
     hex::decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())

@@ -221,15 +221,16 @@ impl Query {
         }
     }
 
-    fn number(&self, name: &str, max: u32) -> Result<u32, S3Error> {
+    fn number(&self, name: &str, min: u32, max: u32) -> Result<u32, S3Error> {
         match self.get(name) {
-            None | Some("") => Ok(0),
+            None | Some("") if min == 0 => Ok(0),
             Some(text) => match text.parse::<u32>() {
-                Ok(n) if n <= max => Ok(n),
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
                 _ => Err(S3Error::invalid_argument(format!(
-                    "{name} must be an integer from 0 to {max}"
+                    "{name} must be an integer from {min} to {max}"
                 ))),
             },
+            None => Err(S3Error::invalid_argument(format!("{name} is required"))),
         }
     }
 }
@@ -263,10 +264,15 @@ pub fn decode(method: &Method, path: &str, query: Option<&str>) -> Result<S3Requ
                         .get("delimiter")
                         .filter(|d| !d.is_empty())
                         .map(str::to_owned),
-                    continuation_token: q
-                        .get("continuation-token")
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned),
+                    continuation_token: match q.get("continuation-token") {
+                        None | Some("") => None,
+                        Some(t) if super::objects::decode_token(t).is_some() => Some(t.to_owned()),
+                        Some(_) => {
+                            return Err(S3Error::invalid_argument(
+                                "continuation-token is not one this server issued",
+                            ))
+                        }
+                    },
                     start_after: q
                         .get("start-after")
                         .filter(|s| !s.is_empty())
@@ -294,14 +300,7 @@ pub fn decode(method: &Method, path: &str, query: Option<&str>) -> Result<S3Requ
         Some(key) => match *method {
             Method::PUT if q.has("uploadId") && q.has("partNumber") => S3Op::UploadPart {
                 upload_id: q.upload_id()?,
-                part_number: match q.number("partNumber", PART_MAX)? {
-                    0 => {
-                        return Err(S3Error::invalid_argument(
-                            "partNumber must be an integer from 1 to 10000",
-                        ))
-                    }
-                    n => n,
-                },
+                part_number: q.number("partNumber", 1, PART_MAX)?,
                 key,
             },
             Method::PUT if q.has("append") => S3Op::AppendObject { key },
@@ -318,7 +317,7 @@ pub fn decode(method: &Method, path: &str, query: Option<&str>) -> Result<S3Requ
             Method::DELETE => S3Op::DeleteObject { key },
             Method::GET if q.has("uploadId") => S3Op::ListParts {
                 upload_id: q.upload_id()?,
-                marker: q.number("part-number-marker", PART_MAX)?,
+                marker: q.number("part-number-marker", 0, PART_MAX)?,
                 max_parts: q.page("max-parts")?,
                 key,
             },
