@@ -73,9 +73,10 @@ impl App {
         self.core.lock().journal.clear()
     }
 
-    /// Every account, token and disk, without secrets, as a loadable fixture.
+    /// Every account, token and disk (with its objects' metadata), without
+    /// secrets, as a loadable fixture.
     pub fn snapshot(&self) -> Fixture {
-        Fixture::snapshot(&self.core.lock().state)
+        Fixture::snapshot_with(&self.core.lock().state, true)
     }
 }
 

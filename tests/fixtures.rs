@@ -296,3 +296,67 @@ fn a_fixture_file_that_conflicts_or_escapes_names_its_path() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_disk_imports_a_host_directory_and_the_state_lists_object_metadata() {
+    let dir = std::env::temp_dir().join(format!("archil-mock-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tree/sub")).unwrap();
+    std::fs::create_dir_all(dir.join("tree/empty")).unwrap();
+    std::fs::write(dir.join("tree/top.txt"), "top").unwrap();
+    std::fs::write(dir.join("tree/sub/deep.bin"), [0u8, 1, 2, 255]).unwrap();
+    let fixture = dir.join("import.json");
+    std::fs::write(
+        &fixture,
+        r#"{"accounts":[{"name":"default","disks":[{"id":"dsk-00000000000000e1","name":"imported","importDir":"tree"}]}]}"#,
+    )
+    .unwrap();
+    let server = TestServer::with(Config {
+        fixtures: vec![fixture],
+        ..Config::default()
+    })
+    .await;
+    let resp = client()
+        .get(server.url("/dsk-00000000000000e1/sub/deep.bin"))
+        .header("authorization", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(&resp.bytes().await.unwrap()[..], &[0u8, 1, 2, 255]);
+    let list = client()
+        .get(server.url("/dsk-00000000000000e1?list-type=2&delimiter=/"))
+        .header("authorization", KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for wanted in [
+        "<Key>top.txt</Key>",
+        "<Prefix>sub/</Prefix>",
+        "<Prefix>empty/</Prefix>",
+    ] {
+        assert!(list.contains(wanted), "{wanted} in {list}");
+    }
+    let (_, state) = server.call("GET", "/_mock/state", None, None).await;
+    let objects = &state["data"]["accounts"][0]["disks"][0]["objects"];
+    assert_eq!(objects[0]["key"], "sub/deep.bin", "{state}");
+    assert_eq!(objects[0]["size"], 4);
+    assert_eq!(objects[1]["etag"], format!("\"{}\"", md5_of(b"top")));
+    assert_eq!(objects[1]["mode"], "644");
+    // The snapshot, objects and all, loads again as a fixture.
+    let again = scratch("snapshot-with-objects.json", &state["data"].to_string());
+    App::new(Config {
+        fixtures: vec![again],
+        ..Config::default()
+    })
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn md5_of(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(bytes))
+}
