@@ -904,10 +904,10 @@ async fn append_once(
         }
         let mut staging = call.app.store.stage().map_err(stage_error)?;
         staging.write(&old_bytes).map_err(stage_error)?;
-        staging.write(&added).map_err(stage_error)?;
+        staging.write(added).map_err(stage_error)?;
         let mut md5 = Md5::new();
         md5.update(&old_bytes);
-        md5.update(&added);
+        md5.update(added);
         let etag = Etag {
             md5: md5.finalize().into(),
             parts: 0,
