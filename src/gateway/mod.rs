@@ -618,6 +618,7 @@ async fn stage_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
+        drain(call, &mut body).await;
         return Err(too_large());
     }
     let mut staging = call.app.store.stage().map_err(stage_error)?;
@@ -641,6 +642,7 @@ async fn stage_body(
         };
         size += chunk.len() as u64;
         if size > limit {
+            drain(call, &mut body).await;
             return Err(too_large());
         }
         md5.update(&chunk);
@@ -659,6 +661,27 @@ async fn stage_body(
         .map_err(|e| S3Error::internal_error(format!("the store failed: {e}")))?
         .map_err(stage_error)?;
     Ok(Staged { blob, etag, size })
+}
+
+/// How much of a refused body is read and dropped, so that the client,
+/// still sending, gets the error instead of a reset connection.
+const DRAIN_MAX: u64 = 16 << 20;
+
+/// Reads and drops what is left of a refused body, up to [`DRAIN_MAX`] and
+/// the request timeout; past that the connection is closed after the answer.
+async fn drain(call: Call<'_>, body: &mut Incoming) {
+    let mut seen = 0u64;
+    let deadline = tokio::time::Instant::now() + call.app.config.request_timeout;
+    while seen <= DRAIN_MAX {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(chunk) = frame.into_data() {
+                    seen += chunk.len() as u64;
+                }
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Bytes of a body the journal shows.
@@ -692,7 +715,7 @@ fn stage_error(e: StageError) -> S3Error {
 /// Reads a small body (XML, an append) whole, refusing more than `limit`.
 async fn read_small(
     call: Call<'_>,
-    body: Incoming,
+    mut body: Incoming,
     limit: usize,
     too_large: impl Fn() -> S3Error,
 ) -> Result<Bytes, S3Error> {
@@ -702,6 +725,7 @@ async fn read_small(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(call, &mut body).await;
         return Err(too_large());
     }
     match tokio::time::timeout(
