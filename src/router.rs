@@ -37,6 +37,8 @@ pub enum Route {
     RevokeDelegation(String),
     /// `POST /api/disks/{id}/share` (createShareUrl).
     ShareObject(String),
+    /// `POST /api/disks/{id}/grep` (grepDisk).
+    GrepDisk(String),
     /// `GET /api/disks/{id}/branches` (listBranches).
     ListBranches(String),
     /// `GET /api/disks/{id}/branches/{name}` (getBranch); the name percent-decoded.
@@ -154,6 +156,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "disks", id, "revoke-delegation"] if !id.is_empty() => (
             "POST",
             (method == M::POST).then(|| Route::RevokeDelegation(id.to_string())),
+        ),
+        ["api", "disks", id, "grep"] if !id.is_empty() => (
+            "POST",
+            (method == M::POST).then(|| Route::GrepDisk(id.to_string())),
         ),
         ["api", "disks", id, "share"] if !id.is_empty() => (
             "POST",

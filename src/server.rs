@@ -445,6 +445,24 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     if result.is_ok() && route.as_ref().is_ok_and(Route::writes) {
         app.persist().await;
     }
+    let result = match result {
+        Ok(mut reply) => match reply.deferred.take() {
+            // A grep scans after the lock is released.
+            Some(api::Deferred::Grep(job)) => {
+                let store = app.store.clone();
+                match tokio::task::spawn_blocking(move || api::grep::scan(job, &*store)).await {
+                    Ok(found) => Ok(Reply::new(hyper::StatusCode::OK, &found, None)),
+                    Err(e) => Err(ApiError::Injected {
+                        status: 500,
+                        message: format!("the grep failed: {e}"),
+                        code: "internal_error".into(),
+                    }),
+                }
+            }
+            None => Ok(reply),
+        },
+        Err(e) => Err(e),
+    };
     let response = match result {
         Ok(reply) => {
             for blob in &reply.freed {

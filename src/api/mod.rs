@@ -6,6 +6,7 @@ pub mod branches;
 pub mod disk_settings;
 pub mod disk_users;
 pub mod disks;
+pub mod grep;
 pub mod shares;
 pub mod tokens;
 
@@ -50,6 +51,16 @@ pub struct Reply {
     /// Object bytes nothing refers to any more (a deleted disk's), for the
     /// server to free outside the lock.
     pub freed: Vec<crate::store::Blob>,
+    /// Work to finish outside the lock (a grep's scan); the server replaces
+    /// this reply with its result.
+    pub deferred: Option<Deferred>,
+}
+
+/// Work an operation leaves for after the state lock is released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deferred {
+    /// Scan the files of a grep.
+    Grep(grep::GrepJob),
 }
 
 #[derive(Serialize)]
@@ -98,6 +109,7 @@ impl Reply {
             status,
             body,
             freed: Vec::new(),
+            deferred: None,
         }
     }
 
@@ -107,6 +119,7 @@ impl Reply {
             status: StatusCode::OK,
             body: serde_json::to_vec(&Bare { success: true }).expect("serialises"),
             freed: Vec::new(),
+            deferred: None,
         }
     }
 }
@@ -179,6 +192,12 @@ pub fn dispatch(
             ok(&disk_settings::revoke_delegation(state, ctx, id, input)?)
         }
         Route::ShareObject(id) => ok(&shares::create(state, ctx, id, input)?),
+        Route::GrepDisk(id) => {
+            let job = grep::plan(state, ctx, id, input, std::time::Instant::now())?;
+            let mut reply = Reply::empty();
+            reply.deferred = Some(Deferred::Grep(job));
+            Ok(reply)
+        }
         Route::ListBranches(id) => ok(&branches::list(state, ctx, id)?),
         Route::GetBranch(id, name) => ok(&branches::get(state, ctx, id, name)?),
         Route::CreateBranch(id) => Ok(Reply::new(

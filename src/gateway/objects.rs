@@ -192,6 +192,21 @@ impl Objects {
         })
     }
 
+    /// The files under a directory prefix (`""` or `dir/`): directly under
+    /// it, or with `recursive` the whole subtree; in key order.
+    pub fn files_under(&self, prefix: &str, recursive: bool) -> Vec<(String, Blob)> {
+        self.entries
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, e)| match e {
+                Entry::File(f) if recursive || !k[prefix.len()..].contains('/') => {
+                    Some((k.clone(), f.blob.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// How many files.
     pub fn file_count(&self) -> usize {
         self.entries
