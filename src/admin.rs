@@ -183,7 +183,60 @@ async fn handle(app: &Arc<App>, parts: &Parts, body: &[u8]) -> Result<Reply, Api
             removed: app.clear_requests(),
         }),
         AdminRoute::State => ok(&app.snapshot()),
+        AdminRoute::ListExecRules => ok(&ExecRulesList {
+            rules: app.core.lock().state.exec_rules.list().to_vec(),
+        }),
+        AdminRoute::AddExecRules => {
+            let rules = parse_exec_rules(body)?;
+            let ids = app
+                .core
+                .lock()
+                .state
+                .exec_rules
+                .add(rules)
+                .map_err(ApiError::Validation)?;
+            Reply::new(StatusCode::CREATED, &Ids { ids }, None)
+        }
+        AdminRoute::RemoveExecRule(id) => {
+            if !app.core.lock().state.exec_rules.remove(&id) {
+                return Err(ApiError::NotFound(format!("no exec rule with id {id}")));
+            }
+            ok(&Count { removed: 1 })
+        }
+        AdminRoute::ClearExecRules => ok(&Count {
+            removed: app.core.lock().state.exec_rules.clear(),
+        }),
     })
+}
+
+#[derive(Serialize)]
+struct ExecRulesList {
+    rules: Vec<crate::exec::ExecRule>,
+}
+
+/// One exec rule or an array of them; errors name the rule and the field.
+fn parse_exec_rules(body: &[u8]) -> Result<Vec<crate::exec::ExecRule>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::Validation(format!("request body is not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => {
+            return Err(ApiError::Validation(
+                "request body must be an exec rule object or an array of them".into(),
+            ))
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_path_to_error::deserialize::<_, crate::exec::ExecRule>(item).map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::Validation(format!("rule {i}: {path}: {}", e.into_inner()))
+            })
+        })
+        .collect()
 }
 
 /// One rule or an array of rules; errors name the rule and the field.

@@ -102,6 +102,8 @@ pub struct Config {
     pub max_memory_bytes: u64,
     /// The smallest part but the last that Complete accepts (0 relaxes it).
     pub min_part_size: u64,
+    /// How long an exec may run before it is a 504.
+    pub exec_timeout: Duration,
 }
 
 impl Default for Config {
@@ -125,6 +127,7 @@ impl Default for Config {
             max_object_bytes: DEFAULT_MAX_OBJECT,
             max_memory_bytes: DEFAULT_MAX_MEMORY,
             min_part_size: DEFAULT_MIN_PART,
+            exec_timeout: Duration::from_secs(30),
         }
     }
 }

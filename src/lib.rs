@@ -57,6 +57,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod exec;
 pub mod faults;
 pub mod fixture;
 pub mod gateway;

@@ -97,12 +97,25 @@ struct ServeArgs {
     /// The smallest part but the last that CompleteMultipartUpload accepts (0 relaxes the rule).
     #[arg(long, env = "ARCHIL_MOCK_MIN_PART_SIZE", default_value_t = archil_mock::config::DEFAULT_MIN_PART)]
     min_part_size: u64,
+    /// The exec back end. `scripted` runs nothing: execs are answered by rules (fixtures'
+    /// execRules, POST /_mock/exec-rules), or exit code 127.
+    #[arg(long = "exec", env = "ARCHIL_MOCK_EXEC", value_enum, default_value_t = ExecBackend::Scripted)]
+    exec: ExecBackend,
+    /// Seconds an exec may run before it is answered 504 "Command timed out".
+    #[arg(long, env = "ARCHIL_MOCK_EXEC_TIMEOUT", default_value_t = 30)]
+    exec_timeout: u64,
     /// Log format on stderr.
     #[arg(long, env = "ARCHIL_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     /// Log only warnings and errors (no access log).
     #[arg(long, env = "ARCHIL_MOCK_QUIET")]
     quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ExecBackend {
+    /// Answer from scripted rules; run nothing.
+    Scripted,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -246,6 +259,9 @@ fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
         max_object_bytes: args.max_object_bytes,
         max_memory_bytes: args.max_memory_bytes,
         min_part_size: args.min_part_size,
+        exec_timeout: Duration::from_secs(match args.exec {
+            ExecBackend::Scripted => args.exec_timeout.max(1),
+        }),
         ..Config::default()
     })
 }

@@ -259,6 +259,49 @@ impl MockServer {
         MockFaults { app: &self.app }
     }
 
+    /// The scripted exec back end's rules: add, list, remove and clear
+    /// them, as `/_mock/exec-rules` does.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use archil_mock::exec::ExecRule;
+    /// use archil_mock::fixture::FixtureDisk;
+    /// use archil_mock::MockServer;
+    ///
+    /// // Arrange: `make build` prints a line and writes its output file.
+    /// let server = MockServer::builder()
+    ///     .disk(FixtureDisk { id: Some("dsk-00000000000000f1".into()), ..FixtureDisk::new("ci") })
+    ///     .start()
+    ///     .await;
+    /// let rule: ExecRule = serde_json::from_value(serde_json::json!({
+    ///     "command": "cd /mnt && make build",
+    ///     "stdout": "built\n",
+    ///     "writes": [{ "path": "/mnt/out/app.bin", "content": "ELF" }]
+    /// })).unwrap();
+    /// server.exec_rules().add(rule);
+    ///
+    /// // Act
+    /// let result: serde_json::Value = reqwest::Client::new()
+    ///     .post(format!("{}/api/disks/dsk-00000000000000f1/exec", server.uri()))
+    ///     .header("Authorization", server.api_key())
+    ///     .json(&serde_json::json!({ "command": "cd /mnt && make build" }))
+    ///     .send()
+    ///     .await
+    ///     .unwrap()
+    ///     .json()
+    ///     .await
+    ///     .unwrap();
+    ///
+    /// // Assert
+    /// assert_eq!(result["data"]["exitCode"], 0);
+    /// assert_eq!(result["data"]["stdout"], "built\n");
+    /// assert_eq!(server.read_object("dsk-00000000000000f1", "out/app.bin").as_deref(), Some(&b"ELF"[..]));
+    /// # }
+    /// ```
+    pub fn exec_rules(&self) -> MockExecRules<'_> {
+        MockExecRules { app: &self.app }
+    }
+
     /// Every journaled API request, oldest first (admin requests are not journaled).
     ///
     /// ```
@@ -493,6 +536,43 @@ impl Drop for MockServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// The exec rules of one [`MockServer`], from [`MockServer::exec_rules`].
+#[derive(Debug, Clone, Copy)]
+pub struct MockExecRules<'a> {
+    app: &'a App,
+}
+
+impl MockExecRules<'_> {
+    /// Adds a rule and returns its id.
+    ///
+    /// # Panics
+    ///
+    /// If the rule is invalid (no command matcher, a bad regex, an exit
+    /// code past 255) or its id is taken.
+    #[track_caller]
+    pub fn add(&self, rule: crate::exec::ExecRule) -> String {
+        match self.app.core.lock().state.exec_rules.add(vec![rule]) {
+            Ok(mut ids) => ids.pop().expect("one id per rule"),
+            Err(e) => panic!("MockServer::exec_rules().add: {e}"),
+        }
+    }
+
+    /// The live rules, with what remains of their `times`.
+    pub fn list(&self) -> Vec<crate::exec::ExecRule> {
+        self.app.core.lock().state.exec_rules.list().to_vec()
+    }
+
+    /// Removes the rule with this id; false if there is none.
+    pub fn remove(&self, id: &str) -> bool {
+        self.app.core.lock().state.exec_rules.remove(id)
+    }
+
+    /// Removes every rule; returns how many there were.
+    pub fn clear(&self) -> usize {
+        self.app.core.lock().state.exec_rules.clear()
     }
 }
 

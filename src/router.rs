@@ -39,6 +39,10 @@ pub enum Route {
     ShareObject(String),
     /// `POST /api/disks/{id}/grep` (grepDisk).
     GrepDisk(String),
+    /// `POST /api/disks/{id}/exec` (execDisk).
+    ExecDisk(String),
+    /// `POST /api/exec` (exec, several disks).
+    Exec,
     /// `GET /api/disks/{id}/branches` (listBranches).
     ListBranches(String),
     /// `GET /api/disks/{id}/branches/{name}` (getBranch); the name percent-decoded.
@@ -68,6 +72,14 @@ pub enum AdminRoute {
     ListRequests,
     /// `DELETE /_mock/requests`.
     ClearRequests,
+    /// `GET /_mock/exec-rules`.
+    ListExecRules,
+    /// `POST /_mock/exec-rules`.
+    AddExecRules,
+    /// `DELETE /_mock/exec-rules`.
+    ClearExecRules,
+    /// `DELETE /_mock/exec-rules/{id}`.
+    RemoveExecRule(String),
     /// `GET /_mock/state`.
     State,
 }
@@ -157,6 +169,11 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             "POST",
             (method == M::POST).then(|| Route::RevokeDelegation(id.to_string())),
         ),
+        ["api", "exec"] => ("POST", (method == M::POST).then_some(Route::Exec)),
+        ["api", "disks", id, "exec"] if !id.is_empty() => (
+            "POST",
+            (method == M::POST).then(|| Route::ExecDisk(id.to_string())),
+        ),
         ["api", "disks", id, "grep"] if !id.is_empty() => (
             "POST",
             (method == M::POST).then(|| Route::GrepDisk(id.to_string())),
@@ -195,6 +212,19 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["_mock", "faults", id] if !id.is_empty() => (
             "DELETE",
             (method == M::DELETE).then(|| Route::Admin(A::RemoveFault((*id).to_owned()))),
+        ),
+        ["_mock", "exec-rules"] => (
+            "GET, POST, DELETE",
+            match *method {
+                M::GET => Some(Route::Admin(A::ListExecRules)),
+                M::POST => Some(Route::Admin(A::AddExecRules)),
+                M::DELETE => Some(Route::Admin(A::ClearExecRules)),
+                _ => None,
+            },
+        ),
+        ["_mock", "exec-rules", id] if !id.is_empty() => (
+            "DELETE",
+            (method == M::DELETE).then(|| Route::Admin(A::RemoveExecRule((*id).to_owned()))),
         ),
         ["_mock", "requests"] => (
             "GET, DELETE",

@@ -103,6 +103,8 @@ impl App {
                 let saved = Fixture::parse(&bytes).map_err(|(at, r)| bad(at, r))?;
                 // Settings come from the flags and fixtures, not the saved state.
                 let mut restored = State::with_settings(state.settings.clone());
+                // So do exec rules: they script the test, they are not state.
+                restored.exec_rules = state.exec_rules.clone();
                 saved
                     .apply(&mut restored, now)
                     .map_err(|(at, r)| bad(at, r))?;
@@ -459,6 +461,7 @@ async fn serve(app: Arc<App>, req: Request<Incoming>) -> Result<Resp, Dropped> {
                     }),
                 }
             }
+            Some(api::Deferred::Exec(job)) => crate::exec::run(&app, job).await,
             None => Ok(reply),
         },
         Err(e) => Err(e),

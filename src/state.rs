@@ -21,6 +21,9 @@ pub struct State {
     /// Disks and what hangs off them (users, settings, branches), owned by
     /// [`crate::api::disks`].
     pub disks: DiskStore,
+    /// The scripted exec back end's rules (from fixtures and the admin API;
+    /// never written to a state file).
+    pub exec_rules: crate::exec::ExecRules,
 }
 
 /// The parts of the config that API operations read.

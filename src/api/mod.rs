@@ -6,6 +6,7 @@ pub mod branches;
 pub mod disk_settings;
 pub mod disk_users;
 pub mod disks;
+pub mod exec;
 pub mod grep;
 pub mod shares;
 pub mod tokens;
@@ -61,6 +62,8 @@ pub struct Reply {
 pub enum Deferred {
     /// Scan the files of a grep.
     Grep(grep::GrepJob),
+    /// Run an exec on its back end.
+    Exec(exec::ExecJob),
 }
 
 #[derive(Serialize)]
@@ -192,6 +195,18 @@ pub fn dispatch(
             ok(&disk_settings::revoke_delegation(state, ctx, id, input)?)
         }
         Route::ShareObject(id) => ok(&shares::create(state, ctx, id, input)?),
+        Route::ExecDisk(id) => {
+            let job = exec::plan_disk(state, ctx, id, input, std::time::Instant::now())?;
+            let mut reply = Reply::empty();
+            reply.deferred = Some(Deferred::Exec(job));
+            Ok(reply)
+        }
+        Route::Exec => {
+            let job = exec::plan_multi(state, ctx, input, std::time::Instant::now())?;
+            let mut reply = Reply::empty();
+            reply.deferred = Some(Deferred::Exec(job));
+            Ok(reply)
+        }
         Route::GrepDisk(id) => {
             let job = grep::plan(state, ctx, id, input, std::time::Instant::now())?;
             let mut reply = Reply::empty();
@@ -273,7 +288,7 @@ impl<'de> Visitor<'de> for UniqueObjectVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            let value: Value = access.next_value()?;
+            let StrictValue(value) = access.next_value()?;
             if map.contains_key(&key) {
                 let shown: String = key.chars().take(100).collect();
                 return Err(de::Error::custom(format_args!("duplicate field `{shown}`")));
@@ -281,6 +296,71 @@ impl<'de> Visitor<'de> for UniqueObjectVisitor {
             map.insert(key, value);
         }
         Ok(map)
+    }
+}
+
+/// A JSON value whose objects, at any depth, have no duplicate keys (exec's
+/// `disks` must not name one mount path twice, and serde_json would keep
+/// the last silently).
+struct StrictValue(Value);
+
+impl<'de> de::Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+        Ok(StrictValue(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Null))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(StrictValue(Value::Array(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<StrictValue, A::Error> {
+        UniqueObjectVisitor
+            .visit_map(access)
+            .map(|m| StrictValue(Value::Object(m)))
     }
 }
 

@@ -76,6 +76,30 @@ impl App {
         reader.read_all().ok()
     }
 
+    /// Deletes a file, or an empty directory, of a disk (any account), as a
+    /// DeleteObject would. Blocking (the log with `--data-dir`).
+    pub fn delete_object(&self, disk_id: &str, key: &str) -> Result<(), S3Error> {
+        route::check_key(key)?;
+        let (old, records) = {
+            let mut core = self.core.lock();
+            let core = &mut *core;
+            let disk = disks::parse_disk_id(disk_id)
+                .and_then(|id| disks::find_any_mut(&mut core.state, id))
+                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
+            let (old, changes) = disk.objects.delete(key)?;
+            (old, to_records(disk.id, &changes, &mut core.object_seq))
+        };
+        if let Some(log) = &self.object_log {
+            log.append(&records).map_err(|e| {
+                S3Error::internal_error(format!("the object log cannot be written: {e}"))
+            })?;
+        }
+        if let Some(old) = old {
+            self.store.remove(&old);
+        }
+        Ok(())
+    }
+
     /// Writes a file of a disk (any account), as a PutObject with no
     /// headers would: for tests that give a client something to read.
     /// Blocking (writes the store, and the log with `--data-dir`).
