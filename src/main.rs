@@ -114,7 +114,6 @@ struct ServeArgs {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum ExecBackend {
-    /// Answer from scripted rules; run nothing.
     Scripted,
 }
 

@@ -530,6 +530,12 @@ async fn help_lists_every_flag_with_its_environment_variable() {
         ("--request-timeout", "ARCHIL_MOCK_REQUEST_TIMEOUT"),
         ("--region", "ARCHIL_MOCK_REGION"),
         ("--disk-ready-ms", "ARCHIL_MOCK_DISK_READY_MS"),
+        ("--data-dir", "ARCHIL_MOCK_DATA_DIR"),
+        ("--max-object-bytes", "ARCHIL_MOCK_MAX_OBJECT_BYTES"),
+        ("--max-memory-bytes", "ARCHIL_MOCK_MAX_MEMORY_BYTES"),
+        ("--min-part-size", "ARCHIL_MOCK_MIN_PART_SIZE"),
+        ("--exec", "ARCHIL_MOCK_EXEC"),
+        ("--exec-timeout", "ARCHIL_MOCK_EXEC_TIMEOUT"),
         ("--log-format", "ARCHIL_MOCK_LOG_FORMAT"),
         ("--quiet", "ARCHIL_MOCK_QUIET"),
     ] {
