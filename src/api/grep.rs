@@ -212,18 +212,29 @@ pub fn scan(job: GrepJob, store: &dyn Store) -> GrepResult {
     type Outcome = (Vec<GrepMatch>, u64, f64, bool, bool);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; batches.len()];
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // Matches found so far, in any order. Once they reach the cap no new
+    // batch is started: every batch before the last one started finishes,
+    // so the first N matches in file order are all found.
+    let found = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
                     let mut done = Vec::new();
                     loop {
+                        if found.load(std::sync::atomic::Ordering::SeqCst) >= job.max_results {
+                            break;
+                        }
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let Some(batch) = batches.get(i) else { break };
                         let t = Instant::now();
                         let mut matches = Vec::new();
                         let (mut scanned, mut errored, mut late) = (0, false, false);
                         for (key, blob) in batch.iter() {
+                            // This batch's own first N are all it can add.
+                            if matches.len() >= job.max_results {
+                                break;
+                            }
                             if Instant::now() >= deadline {
                                 late = true;
                                 break;
@@ -238,6 +249,7 @@ pub fn scan(job: GrepJob, store: &dyn Store) -> GrepResult {
                                 Err(_) => errored = true,
                             }
                         }
+                        found.fetch_add(matches.len(), std::sync::atomic::Ordering::SeqCst);
                         done.push((
                             i,
                             (matches, scanned, t.elapsed().as_secs_f64(), errored, late),
@@ -261,6 +273,7 @@ pub fn scan(job: GrepJob, store: &dyn Store) -> GrepResult {
     let mut matches = Vec::new();
     let (mut scanned, mut seconds, mut errored, mut late, mut capped) =
         (0, 0.0, false, false, false);
+    let unscanned = outcomes.iter().any(Option::is_none);
     for outcome in outcomes.into_iter().flatten() {
         let (m, n, secs, e, l) = outcome;
         scanned += n;
@@ -278,12 +291,16 @@ pub fn scan(job: GrepJob, store: &dyn Store) -> GrepResult {
     if errored {
         matches.clear();
     }
-    let stopped_reason = if late {
-        "deadline"
-    } else if errored {
+    // The cap reached before everything was scanned counts as the cap, even
+    // if the deadline came too.
+    let capped =
+        capped || (matches.len() == job.max_results && (unscanned || scanned < files_total as u64));
+    let stopped_reason = if errored {
         "incomplete"
     } else if capped {
         "max_results"
+    } else if late {
+        "deadline"
     } else {
         "completed"
     };
