@@ -161,11 +161,20 @@ pub fn plan_multi(
                 let sub = string_field(m, "subdirectory").map_err(at)?.unwrap_or("");
                 let read_only = optional_bool(m, "readOnly").map_err(at)?.unwrap_or(false);
                 optional_bool(m, "conditional").map_err(at)?;
-                let queue = m.contains_key("queueMs");
-                let checkout = m.contains_key("checkoutPaths");
+                let queue = super::grep::schema_integer(m, "queueMs", 0, i64::MAX)
+                    .map_err(at)?
+                    .is_some();
+                let checkout = super::optional_strings(m, "checkoutPaths", |_| Ok(()))
+                    .map_err(at)?
+                    .is_some();
                 if read_only && (queue || checkout) {
                     return Err(at(ApiError::Validation(
                         "queueMs and checkoutPaths cannot go with readOnly".into(),
+                    )));
+                }
+                if sub.starts_with('/') {
+                    return Err(at(ApiError::Validation(
+                        "subdirectory must be relative (no leading /)".into(),
                     )));
                 }
                 let sub = sub.trim_end_matches('/');

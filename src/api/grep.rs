@@ -88,9 +88,19 @@ fn integer(
     max: i64,
     default: i64,
 ) -> Result<i64, ApiError> {
-    // JSON Schema integers: 30.0 is one, 1.5 and "30" are not.
+    Ok(schema_integer(body, field, min, max)?.unwrap_or(default))
+}
+
+/// An optional integer in `min..=max` as JSON Schema counts integers:
+/// `30.0` is one, `1.5` and `"30"` are not.
+pub fn schema_integer(
+    body: &Map<String, Value>,
+    field: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, ApiError> {
     match body.get(field) {
-        None => Ok(default),
+        None => Ok(None),
         Some(Value::Number(n)) => {
             let f = n.as_f64().unwrap_or(f64::NAN);
             if f.fract() != 0.0 || !f.is_finite() {
@@ -101,7 +111,7 @@ fn integer(
                     "{field} must be between {min} and {max}"
                 )));
             }
-            Ok(f as i64)
+            Ok(Some(f as i64))
         }
         Some(other) => Err(ApiError::Validation(format!(
             "{field} must be an integer, not {}",

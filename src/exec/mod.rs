@@ -226,7 +226,7 @@ pub(crate) async fn run(
             stdout: String::new(),
             stderr: no_rule_stderr(&job.command),
             timing: Timing {
-                total_ms: job.started.elapsed().as_millis() as u64,
+                total_ms: (job.started.elapsed().as_millis() as u64).max(queue_ms),
                 queue_ms,
                 execute_ms: 0,
             },
@@ -281,14 +281,18 @@ pub(crate) async fn run(
             code: "exec_timeout".into(),
         });
     }
+    // One reading of the clock for both, so total ≥ queue + execute holds.
+    let now = std::time::Instant::now();
+    let execute_ms = now.duration_since(ran).as_millis() as u64;
+    let total_ms = (now.duration_since(job.started).as_millis() as u64).max(queue_ms + execute_ms);
     Ok(reply(ExecResult {
         exit_code: rule.exit_code,
         stdout: rule.stdout,
         stderr,
         timing: Timing {
-            total_ms: job.started.elapsed().as_millis() as u64,
+            total_ms,
             queue_ms,
-            execute_ms: ran.elapsed().as_millis() as u64,
+            execute_ms,
         },
     }))
 }

@@ -258,6 +258,16 @@ impl Objects {
 
     /// Checks that a file can be written at `key`, without changing anything.
     pub fn check_file(&self, key: &str) -> Result<(), S3Error> {
+        // A `dir/` key names a directory; only an append reaches here with
+        // one, and it must not turn the directory into a file.
+        if key.ends_with('/') {
+            return Err(match self.entries.get(key) {
+                Some(Entry::Dir(_)) => S3Error::is_a_directory(format!("{key} is a directory")),
+                _ => S3Error::invalid_request(format!(
+                    "{key} ends in '/', so it names a directory, not a file"
+                )),
+            });
+        }
         if self.entries.contains_key(&format!("{key}/")) {
             return Err(S3Error::is_a_directory(format!("{key} is a directory")));
         }
@@ -354,11 +364,18 @@ impl Objects {
         Ok((None, vec![Change::Del(dir)]))
     }
 
-    /// Applies a logged change on replay, without the checks (they held
-    /// when it was made).
+    /// Applies a logged change on replay. Its checks held against the index
+    /// it was made on, but that index may have held changes whose records
+    /// never reached the log: records are appended outside the lock, so a
+    /// killed request's records can be missing before a later, acknowledged
+    /// one. So the namespace is first made as the change needs it, as the
+    /// lost changes must have made it: its parents are directories, no file
+    /// is where a directory is, and a removed directory takes what is still
+    /// under it.
     pub fn replay(&mut self, change: Change) -> Replaced {
         match change {
             Change::Put(key, meta) => {
+                self.make_room(&key, meta.modified_ms);
                 self.stored_bytes += meta.size;
                 self.written_bytes += meta.size;
                 self.generations += 1;
@@ -371,7 +388,12 @@ impl Objects {
                 }
             }
             Change::Dir(key, meta) => {
+                self.make_room(&key, meta.modified_ms);
                 self.entries.entry(key).or_insert(Entry::Dir(meta));
+                None
+            }
+            Change::Del(key) if key.ends_with('/') => {
+                self.remove_tree(&key);
                 None
             }
             Change::Del(key) => match self.entries.remove(&key) {
@@ -381,6 +403,53 @@ impl Objects {
                 }
                 _ => None,
             },
+        }
+    }
+
+    /// For replay: makes `key`'s parents directories (a file in the way
+    /// goes; a missing one is made `root:root 0755`), and removes a
+    /// directory where `key` names a file.
+    fn make_room(&mut self, key: &str, now_ms: i64) {
+        let body = key.strip_suffix('/').unwrap_or(key);
+        let mut remove_file = |entries: &mut BTreeMap<String, Entry>, name: &str| {
+            if let Some(Entry::File(_)) = entries.get(name) {
+                if let Some(Entry::File(old)) = entries.remove(name) {
+                    self.stored_bytes -= old.size;
+                }
+            }
+        };
+        for (i, _) in body.match_indices('/') {
+            remove_file(&mut self.entries, &body[..i]);
+            self.entries
+                .entry(body[..=i].to_owned())
+                .or_insert(Entry::Dir(DirMeta {
+                    attrs: Attrs {
+                        mode: DIR_MODE,
+                        uid: 0,
+                        gid: 0,
+                    },
+                    modified_ms: now_ms,
+                }));
+        }
+        if key.ends_with('/') {
+            remove_file(&mut self.entries, body);
+        } else {
+            self.remove_tree(&format!("{key}/"));
+        }
+    }
+
+    /// For replay: removes the directory `dir` and everything under it.
+    fn remove_tree(&mut self, dir: &str) {
+        let under: Vec<String> = self
+            .entries
+            .range::<str, _>((Bound::Included(dir), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(dir))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in under {
+            if let Some(Entry::File(old)) = self.entries.remove(&k) {
+                self.stored_bytes -= old.size;
+            }
         }
     }
 
@@ -598,6 +667,41 @@ mod tests {
         o.delete("a/b").unwrap();
         assert!(o.entry("a/b/").is_none());
         assert_eq!(o.file("a/").unwrap_err().code, "NoSuchKey");
+    }
+
+    #[test]
+    fn replay_keeps_a_valid_tree_when_earlier_records_are_missing() {
+        let dir = |key: &str| {
+            Change::Dir(
+                key.into(),
+                DirMeta {
+                    attrs: Attrs {
+                        mode: DIR_MODE,
+                        uid: 0,
+                        gid: 0,
+                    },
+                    modified_ms: 0,
+                },
+            )
+        };
+        let mut o = Objects::default();
+        // `d/`'s record (made by a put that was killed) is missing.
+        o.replay(Change::Put("d/b".into(), meta(3)));
+        assert!(matches!(o.entry("d/"), Some(Entry::Dir(_))));
+        assert_eq!(o.check_file("d").unwrap_err().code, "IsADirectory");
+        // The delete of `f` is missing before a put under `f/`.
+        o.replay(Change::Put("f".into(), meta(2)));
+        o.replay(dir("f/"));
+        assert!(o.file("f").is_err());
+        // The deletes of `d/b` and `d/` are missing before a put of `d`.
+        o.replay(Change::Put("d".into(), meta(1)));
+        assert!(o.entry("d/").is_none() && o.entry("d/b").is_none());
+        // The delete of `e/x` is missing before the delete of `e/`.
+        o.replay(Change::Put("e/x".into(), meta(4)));
+        o.replay(Change::Del("e/".into()));
+        assert!(o.entry("e/x").is_none() && o.entry("e/").is_none());
+        assert_eq!(o.stored_bytes, 1);
+        assert_eq!(o.file_count(), 1);
     }
 
     #[test]
