@@ -1370,7 +1370,31 @@ pub(crate) fn log_records(state: &State) -> Vec<LogRecord> {
 /// the object log from the restored index.
 pub(crate) async fn after_reset(app: &Arc<App>, old: &State) {
     let (kept, records, seq) = {
-        let core = app.core.lock();
+        let mut core = app.core.lock();
+        // With --data-dir the startup index may name objects deleted or
+        // overwritten since: a delete is durable, so their startup bytes are
+        // gone. An overwritten one keeps its current version; a deleted one
+        // stays deleted.
+        for disk in disks::all_mut(&mut core.state) {
+            let gone: Vec<String> = disk
+                .objects
+                .entries()
+                .filter_map(|(key, e)| match e {
+                    objects::Entry::File(f) if app.store.open(&f.blob).is_err() => {
+                        Some(key.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+            let before = disks::all(old).find(|d| d.id == disk.id);
+            for key in gone {
+                let current = before.and_then(|d| d.objects.file(&key).ok()).cloned();
+                match current {
+                    Some(meta) => disk.objects.replay(Change::Put(key, meta)),
+                    None => disk.objects.replay(Change::Del(key)),
+                };
+            }
+        }
         let kept: HashSet<u64> = file_blobs(&core.state);
         let records = app.object_log.as_ref().map(|_| log_records(&core.state));
         (kept, records, core.object_seq)

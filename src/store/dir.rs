@@ -25,10 +25,6 @@ pub struct DirStore {
     blobs: PathBuf,
     tmp: PathBuf,
     used: AtomicU64,
-    /// The blobs the startup index refers to: `POST /_mock/reset` returns
-    /// to that index, so their files outlive a delete or an overwrite until
-    /// the next start sweeps them.
-    pinned: Mutex<HashSet<u64>>,
 }
 
 impl DirStore {
@@ -46,16 +42,13 @@ impl DirStore {
             blobs,
             tmp,
             used: AtomicU64::new(0),
-            pinned: Mutex::new(HashSet::new()),
         })
     }
 
     /// Removes every blob file the index does not refer to (a blob whose
     /// put was not acknowledged, or whose object was replaced before a
-    /// crash), and counts the rest, which are kept for the life of the
-    /// process (see `pinned`).
+    /// crash), and counts the rest.
     pub fn sweep(&self, referenced: &HashSet<u64>) -> io::Result<()> {
-        self.pinned.lock().clone_from(referenced);
         let mut used = 0;
         for entry in fs::read_dir(&self.blobs)? {
             let entry = entry?;
@@ -145,9 +138,6 @@ impl Store for DirStore {
 
     fn remove(&self, blob: &Blob) {
         if let Blob::File(id) = blob {
-            if self.pinned.lock().contains(id) {
-                return;
-            }
             if let Ok(meta) = fs::metadata(self.path(*id)) {
                 self.used.fetch_sub(meta.len(), Ordering::SeqCst);
             }
