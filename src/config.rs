@@ -104,6 +104,8 @@ pub struct Config {
     pub min_part_size: u64,
     /// How long an exec may run before it is a 504.
     pub exec_timeout: Duration,
+    /// Where execs run.
+    pub exec_backend: crate::exec::Backend,
 }
 
 impl Default for Config {
@@ -128,6 +130,7 @@ impl Default for Config {
             max_memory_bytes: DEFAULT_MAX_MEMORY,
             min_part_size: DEFAULT_MIN_PART,
             exec_timeout: Duration::from_secs(30),
+            exec_backend: crate::exec::Backend::Scripted,
         }
     }
 }

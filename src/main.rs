@@ -98,9 +98,14 @@ struct ServeArgs {
     #[arg(long, env = "ARCHIL_MOCK_MIN_PART_SIZE", default_value_t = archil_mock::config::DEFAULT_MIN_PART)]
     min_part_size: u64,
     /// The exec back end. `scripted` runs nothing: execs are answered by rules (fixtures'
-    /// execRules, POST /_mock/exec-rules), or exit code 127.
+    /// execRules, POST /_mock/exec-rules), or exit code 127. `bwrap` runs commands no
+    /// rule answers with `bash -c` in bubblewrap over the disks' files.
     #[arg(long = "exec", env = "ARCHIL_MOCK_EXEC", value_enum, default_value_t = ExecBackend::Scripted)]
     exec: ExecBackend,
+    /// Allow a real exec back end on a non-loopback --host (anyone who can reach the port
+    /// and holds a key can then run commands on this machine).
+    #[arg(long, env = "ARCHIL_MOCK_EXEC_ALLOW_REMOTE")]
+    exec_allow_remote: bool,
     /// Seconds an exec may run before it is answered 504 "Command timed out".
     #[arg(long, env = "ARCHIL_MOCK_EXEC_TIMEOUT", default_value_t = 30)]
     exec_timeout: u64,
@@ -115,6 +120,7 @@ struct ServeArgs {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum ExecBackend {
     Scripted,
+    Bwrap,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -203,6 +209,26 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let loopback = args
+        .host
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(args.host == "localhost");
+    if args.exec == ExecBackend::Bwrap && !loopback {
+        if !args.exec_allow_remote {
+            eprintln!(
+                "archil-mock: --exec bwrap on --host {} would let anyone who reaches the port \
+run commands on this machine; pass --exec-allow-remote to accept that",
+                args.host
+            );
+            return ExitCode::from(2);
+        }
+        tracing::warn!(
+            "REAL EXEC ON A NON-LOOPBACK ADDRESS: --exec bwrap with --host {}: anyone who can \
+reach this port with an API key can run commands on this machine",
+            args.host
+        );
+    }
     let keys = describe_keys(&config);
     let app = match App::new(config) {
         Ok(app) => app,
@@ -258,9 +284,11 @@ fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
         max_object_bytes: args.max_object_bytes,
         max_memory_bytes: args.max_memory_bytes,
         min_part_size: args.min_part_size,
-        exec_timeout: Duration::from_secs(match args.exec {
-            ExecBackend::Scripted => args.exec_timeout.max(1),
-        }),
+        exec_timeout: Duration::from_secs(args.exec_timeout.max(1)),
+        exec_backend: match args.exec {
+            ExecBackend::Scripted => archil_mock::exec::Backend::Scripted,
+            ExecBackend::Bwrap => archil_mock::exec::Backend::Bwrap,
+        },
         ..Config::default()
     })
 }

@@ -536,6 +536,7 @@ async fn help_lists_every_flag_with_its_environment_variable() {
         ("--min-part-size", "ARCHIL_MOCK_MIN_PART_SIZE"),
         ("--exec", "ARCHIL_MOCK_EXEC"),
         ("--exec-timeout", "ARCHIL_MOCK_EXEC_TIMEOUT"),
+        ("--exec-allow-remote", "ARCHIL_MOCK_EXEC_ALLOW_REMOTE"),
         ("--log-format", "ARCHIL_MOCK_LOG_FORMAT"),
         ("--quiet", "ARCHIL_MOCK_QUIET"),
     ] {

@@ -9,8 +9,20 @@
 //! (`execRules`), the admin API (`/_mock/exec-rules`) and the Rust API
 //! ([`crate::MockServer::exec_rules`]); scenarios drive the admin API.
 
+pub mod bwrap;
+
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+/// Where execs run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Answer from rules; run nothing.
+    #[default]
+    Scripted,
+    /// Rules first; otherwise `bash -c` in bubblewrap over the disks' files.
+    Bwrap,
+}
 
 /// The exit code of a command no rule answers (bash's "command not found").
 pub const NO_RULE_EXIT: i64 = 127;
@@ -198,7 +210,11 @@ with the command and what it should answer.\n",
     )
 }
 
-/// Runs an exec on the scripted back end: picks the rule under the lock,
+/// Runs an exec: a matching rule answers it (every back end checks rules
+/// first, so a test can still script one command); otherwise the `bwrap`
+/// back end runs it for real, and the scripted one answers 127.
+///
+/// The scripted answer: picks the rule under the lock,
 /// sleeps its delay outside it, applies its file effects to the mounted
 /// disks (a read-only mount refuses them, as EROFS would), and answers.
 /// A rule's `timeout`, or a delay past `--exec-timeout`, is a 504.
@@ -220,6 +236,9 @@ pub(crate) async fn run(
         .exec_rules
         .select(&job.command, &disk_ids);
     let queue_ms = job.started.elapsed().as_millis() as u64;
+    if rule.is_none() && app.config.exec_backend == Backend::Bwrap {
+        return bwrap::run(app, job).await;
+    }
     let Some(rule) = rule else {
         return Ok(reply(ExecResult {
             exit_code: NO_RULE_EXIT,

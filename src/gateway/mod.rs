@@ -76,6 +76,32 @@ impl App {
         reader.read_all().ok()
     }
 
+    /// Makes a directory (and its parents) on a disk (any account), as a
+    /// `PUT dir/` with an empty body would. Blocking (the log with `--data-dir`).
+    pub fn make_directory(&self, disk_id: &str, key: &str) -> Result<(), S3Error> {
+        route::check_key(key)?;
+        let records = {
+            let mut core = self.core.lock();
+            let core = &mut *core;
+            let disk = disks::parse_disk_id(disk_id)
+                .and_then(|id| disks::find_any_mut(&mut core.state, id))
+                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
+            let attrs = Attrs {
+                mode: DIR_MODE,
+                uid: 0,
+                gid: 0,
+            };
+            let changes = disk.objects.mkdir(key, attrs, clock::now_ms())?;
+            to_records(disk.id, &changes, &mut core.object_seq)
+        };
+        if let Some(log) = &self.object_log {
+            log.append(&records).map_err(|e| {
+                S3Error::internal_error(format!("the object log cannot be written: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
     /// Deletes a file, or an empty directory, of a disk (any account), as a
     /// DeleteObject would. Blocking (the log with `--data-dir`).
     pub fn delete_object(&self, disk_id: &str, key: &str) -> Result<(), S3Error> {
