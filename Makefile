@@ -61,6 +61,15 @@ image:
 	cargo build --release --target $(MUSL)
 	docker build -f Dockerfile.local -t $(IMAGE) .
 
+## The image `--exec docker` runs commands in, for the tests: Debian's static
+## busybox (package busybox-static) on an empty base, so nothing is pulled.
+.PHONY: exec-image
+exec-image:
+	test -x /bin/busybox || { echo "install busybox-static first"; exit 1; }
+	mkdir -p target/exec-image
+	cp /bin/busybox Dockerfile.exec target/exec-image/
+	docker build -q -f target/exec-image/Dockerfile.exec -t archil-mock-exec:local target/exec-image
+
 ## Benchmark a release build against a bare hyper 1 floor: prints a table and
 ## writes BENCHMARKS.md (about 4-5 minutes once built). The tooling is its own
 ## cargo package in bench/. Driver flags: make bench BENCH_ARGS="--secs 3 --runs 1".

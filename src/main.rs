@@ -102,6 +102,13 @@ struct ServeArgs {
     /// rule answers with `bash -c` in bubblewrap over the disks' files.
     #[arg(long = "exec", env = "ARCHIL_MOCK_EXEC", value_enum, default_value_t = ExecBackend::Scripted)]
     exec: ExecBackend,
+    /// The image `--exec docker` runs commands in (never pulled by the mock; it needs `sh`).
+    #[arg(
+        long,
+        env = "ARCHIL_MOCK_EXEC_IMAGE",
+        default_value = "archil-mock-exec:local"
+    )]
+    exec_image: String,
     /// Allow a real exec back end on a non-loopback --host (anyone who can reach the port
     /// and holds a key can then run commands on this machine).
     #[arg(long, env = "ARCHIL_MOCK_EXEC_ALLOW_REMOTE")]
@@ -121,6 +128,7 @@ struct ServeArgs {
 enum ExecBackend {
     Scripted,
     Bwrap,
+    Docker,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -214,7 +222,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         .parse::<std::net::IpAddr>()
         .map(|ip| ip.is_loopback())
         .unwrap_or(args.host == "localhost");
-    if args.exec == ExecBackend::Bwrap && !loopback {
+    if args.exec != ExecBackend::Scripted && !loopback {
         if !args.exec_allow_remote {
             eprintln!(
                 "archil-mock: --exec bwrap on --host {} would let anyone who reaches the port \
@@ -288,6 +296,7 @@ fn config_from(args: &ServeArgs) -> Result<Config, archil_mock::ConfigError> {
         exec_backend: match args.exec {
             ExecBackend::Scripted => archil_mock::exec::Backend::Scripted,
             ExecBackend::Bwrap => archil_mock::exec::Backend::Bwrap,
+            ExecBackend::Docker => archil_mock::exec::Backend::Docker(args.exec_image.clone()),
         },
         ..Config::default()
     })

@@ -537,6 +537,7 @@ async fn help_lists_every_flag_with_its_environment_variable() {
         ("--exec", "ARCHIL_MOCK_EXEC"),
         ("--exec-timeout", "ARCHIL_MOCK_EXEC_TIMEOUT"),
         ("--exec-allow-remote", "ARCHIL_MOCK_EXEC_ALLOW_REMOTE"),
+        ("--exec-image", "ARCHIL_MOCK_EXEC_IMAGE"),
         ("--log-format", "ARCHIL_MOCK_LOG_FORMAT"),
         ("--quiet", "ARCHIL_MOCK_QUIET"),
     ] {

@@ -9,19 +9,21 @@
 //! (`execRules`), the admin API (`/_mock/exec-rules`) and the Rust API
 //! ([`crate::MockServer::exec_rules`]); scenarios drive the admin API.
 
-pub mod bwrap;
+pub mod sandbox;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// Where execs run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Backend {
     /// Answer from rules; run nothing.
     #[default]
     Scripted,
     /// Rules first; otherwise `bash -c` in bubblewrap over the disks' files.
     Bwrap,
+    /// Rules first; otherwise `sh -c` in a container of this image.
+    Docker(String),
 }
 
 /// The exit code of a command no rule answers (bash's "command not found").
@@ -236,8 +238,14 @@ pub(crate) async fn run(
         .exec_rules
         .select(&job.command, &disk_ids);
     let queue_ms = job.started.elapsed().as_millis() as u64;
-    if rule.is_none() && app.config.exec_backend == Backend::Bwrap {
-        return bwrap::run(app, job).await;
+    if rule.is_none() {
+        match &app.config.exec_backend {
+            Backend::Scripted => {}
+            Backend::Bwrap => return sandbox::run(app, job, sandbox::Runner::Bwrap).await,
+            Backend::Docker(image) => {
+                return sandbox::run(app, job, sandbox::Runner::Docker(image.clone())).await
+            }
+        }
     }
     let Some(rule) = rule else {
         return Ok(reply(ExecResult {

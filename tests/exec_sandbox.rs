@@ -1,12 +1,13 @@
-//! The `bwrap` exec back end, for real: commands run in bubblewrap over the
-//! disks' files; writes come back, read-only mounts refuse them, a timeout
-//! is a 504, output is capped, the sandbox has no network and a clean
-//! environment.
+//! The real exec back ends, `bwrap` and `docker`, with the same tests:
+//! commands run over the disks' files; writes come back, read-only mounts
+//! refuse them, a timeout is a 504, output is capped, the sandbox has no
+//! network and a clean environment.
 //!
-//! A custom harness (libtest-mimic) so that without bubblewrap the tests are
+//! A custom harness (libtest-mimic) so that where bubblewrap, or a Docker
+//! engine with the exec image (`make exec-image`), is missing, the tests are
 //! reported as *ignored, with the reason*, never as passed. With
-//! `ARCHIL_MOCK_REQUIRE_BWRAP=1` (CI sets it) a missing or refused
-//! bubblewrap is a failure instead.
+//! `ARCHIL_MOCK_REQUIRE_BWRAP=1` / `ARCHIL_MOCK_REQUIRE_DOCKER=1` (CI sets
+//! both) that is a failure instead.
 
 use std::process::Command;
 use std::time::Duration;
@@ -19,45 +20,83 @@ use serde_json::{json, Value};
 
 const DISK: &str = "dsk-00000000000000b1";
 
+/// The exec image `make exec-image` builds (busybox on an empty base).
+const IMAGE: &str = "archil-mock-exec:local";
+
 fn main() {
     let args = Arguments::from_args();
-    let trials = vec![
-        trial(
+    let tests: [(&str, Test); 5] = [
+        (
             "a_command_reads_the_disk_and_its_writes_and_deletes_come_back",
             reads_and_writes_back,
         ),
-        trial(
+        (
             "read_only_mounts_and_subdirectories_are_bound_as_asked",
             read_only_and_subdirectory,
         ),
-        trial(
+        (
             "a_command_past_the_timeout_is_a_504_and_its_writes_still_land",
             timeout_is_504,
         ),
-        trial(
+        (
             "output_is_capped_and_exit_codes_follow_the_shell",
             output_and_exit_codes,
         ),
-        trial(
+        (
             "the_sandbox_has_no_network_no_host_files_and_a_clean_environment",
             sandbox_is_closed,
         ),
     ];
+    let mut trials = Vec::new();
+    for (name, test) in tests {
+        trials.push(trial("bwrap", name, test, Backend::Bwrap));
+        trials.push(trial("docker", name, test, Backend::Docker(IMAGE.into())));
+    }
     libtest_mimic::run(&args, trials).exit();
 }
 
-type Test = fn() -> Result<(), Failed>;
+type Test = fn(Backend) -> Result<(), Failed>;
 
-fn trial(name: &'static str, test: Test) -> Trial {
-    Trial::ignorable_test(name, move || match bwrap_works() {
-        Ok(()) => test().map(|()| Completion::Completed),
-        Err(reason) if std::env::var("ARCHIL_MOCK_REQUIRE_BWRAP").as_deref() == Ok("1") => {
-            Err(format!("ARCHIL_MOCK_REQUIRE_BWRAP=1, but {reason}").into())
+fn trial(kind: &'static str, name: &'static str, test: Test, backend: Backend) -> Trial {
+    Trial::ignorable_test(format!("{kind}::{name}"), move || {
+        let (available, required, hint) = match &backend {
+            Backend::Docker(_) => (
+                docker_works(),
+                "ARCHIL_MOCK_REQUIRE_DOCKER",
+                "start Docker and run `make exec-image`",
+            ),
+            _ => (
+                bwrap_works(),
+                "ARCHIL_MOCK_REQUIRE_BWRAP",
+                "install bubblewrap (apt-get install bubblewrap)",
+            ),
+        };
+        match available {
+            Ok(()) => test(backend).map(|()| Completion::Completed),
+            Err(reason) if std::env::var(required).as_deref() == Ok("1") => {
+                Err(format!("{required}=1, but {reason}").into())
+            }
+            Err(reason) => Ok(Completion::ignored_with(format!(
+                "{reason}; {hint} to run this test"
+            ))),
         }
-        Err(reason) => Ok(Completion::ignored_with(format!(
-            "{reason}; install bubblewrap (apt-get install bubblewrap) to run this test"
-        ))),
     })
+}
+
+/// Ok if a Docker engine answers and holds the exec image (never pulled).
+fn docker_works() -> Result<(), String> {
+    let out = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", IMAGE])
+        .output()
+        .map_err(|e| format!("no docker CLI ({e})"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no Docker engine with the image {IMAGE}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// Ok if bubblewrap is installed and the kernel lets it make a sandbox.
@@ -104,6 +143,7 @@ fn file(key: &str, content: &str) -> FixtureFile {
 }
 
 fn with_server(
+    backend: Backend,
     timeout: Duration,
     test: impl AsyncFnOnce(&MockServer) -> Result<(), Failed>,
 ) -> Result<(), Failed> {
@@ -114,7 +154,7 @@ fn with_server(
         .unwrap();
     rt.block_on(async {
         let mut config = Config {
-            exec_backend: Backend::Bwrap,
+            exec_backend: backend,
             exec_timeout: timeout,
             ..Config::default()
         };
@@ -169,8 +209,8 @@ fn check(ok: bool, what: impl std::fmt::Display) -> Result<(), Failed> {
     }
 }
 
-fn reads_and_writes_back() -> Result<(), Failed> {
-    with_server(Duration::from_secs(20), async |server| {
+fn reads_and_writes_back(backend: Backend) -> Result<(), Failed> {
+    with_server(backend, Duration::from_secs(20), async |server| {
         let (status, body) = exec(
             server,
             "cd /mnt && cat README.md && echo written > out/new.txt 2>/dev/null || (mkdir -p out && echo written > out/new.txt); rm old.txt; mkdir -p empty/dir; echo more >> logs/a.log",
@@ -226,8 +266,8 @@ fn reads_and_writes_back() -> Result<(), Failed> {
     })
 }
 
-fn read_only_and_subdirectory() -> Result<(), Failed> {
-    with_server(Duration::from_secs(20), async |server| {
+fn read_only_and_subdirectory(backend: Backend) -> Result<(), Failed> {
+    with_server(backend, Duration::from_secs(20), async |server| {
         let (status, body) = post(
             server,
             "/api/exec",
@@ -264,8 +304,8 @@ fn read_only_and_subdirectory() -> Result<(), Failed> {
     })
 }
 
-fn timeout_is_504() -> Result<(), Failed> {
-    with_server(Duration::from_secs(1), async |server| {
+fn timeout_is_504(backend: Backend) -> Result<(), Failed> {
+    with_server(backend, Duration::from_secs(1), async |server| {
         let (status, body) = exec(server, "echo partial > /mnt/partial.txt; sleep 30").await;
         check(status == 504, format!("status {status}: {body}"))?;
         check(
@@ -279,8 +319,8 @@ fn timeout_is_504() -> Result<(), Failed> {
     })
 }
 
-fn output_and_exit_codes() -> Result<(), Failed> {
-    with_server(Duration::from_secs(20), async |server| {
+fn output_and_exit_codes(backend: Backend) -> Result<(), Failed> {
+    with_server(backend, Duration::from_secs(20), async |server| {
         let (_, body) = exec(
             server,
             "head -c 5000000 /dev/zero | tr '\\0' a; echo done >&2",
@@ -310,10 +350,10 @@ fn output_and_exit_codes() -> Result<(), Failed> {
     })
 }
 
-fn sandbox_is_closed() -> Result<(), Failed> {
+fn sandbox_is_closed(backend: Backend) -> Result<(), Failed> {
     // SAFETY: set before the server (and its threads) start.
     unsafe { std::env::set_var("ARCHIL_SECRET_PROBE", "must-not-leak") };
-    with_server(Duration::from_secs(20), async |server| {
+    with_server(backend, Duration::from_secs(20), async |server| {
         let manifest = env!("CARGO_MANIFEST_DIR");
         let (_, body) = exec(
             server,

@@ -1,12 +1,14 @@
-//! The `bwrap` back end: runs `bash -c COMMAND` in bubblewrap over the
-//! disks' real files. Each mount's files are written to a private temp
-//! directory, bound where the SDKs expect it (`/mnt`, or
-//! `/mnt/archil/<path>`; read-only mounts with `--ro-bind`, so writes fail
-//! with EROFS). The root is a fresh tmpfs with the host's `/usr` and `/etc`
-//! read-only; no network, a clean environment, every namespace unshared.
-//! After the command exits (or is killed at `--exec-timeout`), what it
-//! changed on read-write mounts is written back to the store in one step
-//! under the state lock.
+//! The real exec back ends, `bwrap` and `docker`: each mount's files are
+//! written to a private temp directory and bound where the SDKs expect it
+//! (`/mnt`, or `/mnt/archil/<path>`; read-only mounts read-only, so writes
+//! fail with EROFS), the command runs with no network and a clean
+//! environment, and after it exits (or is killed at `--exec-timeout`) what
+//! it changed on read-write mounts is written back to the disk.
+//!
+//! `bwrap`: `bash -c` in bubblewrap, in a fresh tmpfs root with only the
+//! host's `/usr` and `/etc` read-only and every namespace unshared.
+//! `docker`: `sh -c` in a fresh container of `--exec-image` (`--rm`,
+//! `--network none`), the mounts as binds; killed with `docker kill`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -248,18 +250,76 @@ async fn capped(mut pipe: impl tokio::io::AsyncRead + Unpin) -> Vec<u8> {
     }
 }
 
-/// Runs an exec in bubblewrap.
-pub(crate) async fn run(app: &Arc<App>, job: ExecJob) -> Result<crate::api::Reply, ApiError> {
+/// The `docker run` arguments: a fresh container, no network, the mounts
+/// as binds, `sh -c`.
+fn docker_arguments(
+    name: &str,
+    image: &str,
+    mounts: &[(String, PathBuf, bool)],
+    command: &str,
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "run",
+        "--rm",
+        "--init",
+        "--network",
+        "none",
+        "--user",
+        "0",
+        "--workdir",
+        "/",
+        "--name",
+        name,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (k, v) in ENV {
+        args.extend(["--env".into(), format!("{k}={v}")]);
+    }
+    let mut sorted: Vec<&(String, PathBuf, bool)> = mounts.iter().collect();
+    sorted.sort_by_key(|(point, _, _)| point.len());
+    for (point, dir, read_only) in sorted {
+        let ro = if *read_only { ",readonly" } else { "" };
+        args.extend([
+            "--mount".into(),
+            format!("type=bind,source={},target={point}{ro}", dir.display()),
+        ]);
+    }
+    args.extend([image.into(), "sh".into(), "-c".into(), command.into()]);
+    args
+}
+
+/// Where a real exec runs.
+#[derive(Debug, Clone)]
+pub(crate) enum Runner {
+    /// bubblewrap.
+    Bwrap,
+    /// A Docker container of this image.
+    Docker(String),
+}
+
+/// Runs an exec in a sandbox.
+pub(crate) async fn run(
+    app: &Arc<App>,
+    job: ExecJob,
+    runner: Runner,
+) -> Result<crate::api::Reply, ApiError> {
     let root = std::env::temp_dir().join(format!(
         "archil-mock-exec-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let result = run_in(app, &job, &root).await;
+    let result = run_in(app, &job, &root, &runner).await;
     let _ = tokio::fs::remove_dir_all(&root).await;
     result
 }
 
-async fn run_in(app: &Arc<App>, job: &ExecJob, root: &Path) -> Result<crate::api::Reply, ApiError> {
+async fn run_in(
+    app: &Arc<App>,
+    job: &ExecJob,
+    root: &Path,
+    runner: &Runner,
+) -> Result<crate::api::Reply, ApiError> {
     let app2 = app.clone();
     let job2 = job.clone();
     let root2 = root.to_path_buf();
@@ -278,9 +338,22 @@ async fn run_in(app: &Arc<App>, job: &ExecJob, root: &Path) -> Result<crate::api
     .map_err(|e| internal("materialize", e))??;
     let queue_ms = job.started.elapsed().as_millis() as u64;
     let ran = Instant::now();
-    let mut child = tokio::process::Command::new("bwrap")
-        .args(arguments(&binds, &job.command))
-        .env_clear()
+    let container = format!("archil-mock-exec-{}", uuid::Uuid::new_v4().simple());
+    let mut command = match runner {
+        Runner::Bwrap => {
+            let mut c = tokio::process::Command::new("bwrap");
+            c.args(arguments(&binds, &job.command)).env_clear();
+            c
+        }
+        Runner::Docker(image) => {
+            // The docker CLI needs DOCKER_HOST and the like; the container
+            // itself gets only ENV.
+            let mut c = tokio::process::Command::new("docker");
+            c.args(docker_arguments(&container, image, &binds, &job.command));
+            c
+        }
+    };
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -292,6 +365,14 @@ async fn run_in(app: &Arc<App>, job: &ExecJob, root: &Path) -> Result<crate::api
     let status = tokio::time::timeout(app.config.exec_timeout, child.wait()).await;
     let timed_out = status.is_err();
     if timed_out {
+        if let Runner::Docker(_) = runner {
+            let _ = tokio::process::Command::new("docker")
+                .args(["kill", &container])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+        }
         let _ = child.kill().await;
     }
     let stdout = stdout.await.unwrap_or_default();
