@@ -12,93 +12,18 @@
 // Run: ARCHIL_MOCK_BIN=/abs/path/to/archil-mock node --test   (in tests/ts)
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 
-import { Archil, ArchilApiError } from "disk";
+import { ArchilApiError } from "disk";
 
-const DEFAULT_KEY = "key-archil-mock";
-const REGION = "aws-us-east-1";
+import { DEFAULT_KEY, REGION, sdk, withMock } from "./mock.mjs";
+
 const DISK_ID = /^dsk-[0-9a-f]{16}$/;
 const ARN = "arn:aws:iam::123456789012:role/reader";
 const FIXTURE_DISK = "dsk-0123456789abcdef";
-const LISTENING = /^archil-mock listening on (http:\/\/[^\s/]+:(\d+))$/;
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 10_000;
-
-/** Starts the real binary on a free port, like tests/python/conftest.py. */
-async function startMock(...args) {
-  const bin = process.env.ARCHIL_MOCK_BIN;
-  if (!bin) {
-    throw new Error("ARCHIL_MOCK_BIN is not set: point it at a built archil-mock binary (`make ts-test` sets it)");
-  }
-  const argv = ["--port", "0", "--quiet", ...args];
-  const proc = spawn(bin, argv, { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
-  const spawnFailed = new Promise((_, reject) => proc.once("error", reject));
-  const lines = createInterface({ input: proc.stdout });
-  let timer;
-  const first = await Promise.race([
-    new Promise((resolve) => lines.once("line", resolve)),
-    exited.then(({ code, signal }) => {
-      throw new Error(`archil-mock exited (${code ?? signal}) before listening: ${bin} ${argv.join(" ")}`);
-    }),
-    spawnFailed,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`archil-mock printed nothing within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  const match = LISTENING.exec(first);
-  if (!match) {
-    proc.kill("SIGKILL");
-    throw new Error(`archil-mock's first stdout line is not its address: ${JSON.stringify(first)}`);
-  }
-  return {
-    url: match[1],
-    /** SIGTERM, then require a clean exit (status 0). */
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      let killTimer;
-      const result = await Promise.race([
-        exited,
-        new Promise((resolve) => {
-          killTimer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS);
-        }),
-      ]).finally(() => clearTimeout(killTimer));
-      lines.close();
-      if (result === null) {
-        proc.kill("SIGKILL");
-        throw new Error(`archil-mock did not stop within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
-      }
-      assert.deepEqual(result, { code: 0, signal: null }, "archil-mock must exit 0 on SIGTERM");
-    },
-  };
-}
-
-/** Runs `fn(server)` against a fresh server, stopping it afterwards. */
-async function withMock(args, fn) {
-  const server = await startMock(...args);
-  let failure;
-  try {
-    await fn(server);
-  } catch (err) {
-    failure = err;
-  }
-  try {
-    await server.stop();
-  } catch (err) {
-    failure ??= err;
-  }
-  if (failure) throw failure;
-}
-
-function sdk(url, apiKey = DEFAULT_KEY, region = REGION) {
-  return new Archil({ apiKey, region, baseUrl: url });
-}
 
 /** One request outside the SDK, for envelope fields the SDK does not expose. */
 async function raw(url, method, path, { key = DEFAULT_KEY, query, body } = {}) {
