@@ -92,10 +92,17 @@ impl App {
                 gid: 0,
             };
             let changes = disk.objects.mkdir(key, attrs, clock::now_ms())?;
-            to_records(disk.id, &changes, &mut core.object_seq)
+            to_records(
+                disk.id,
+                &changes,
+                &mut Recorder {
+                    seq: &mut core.object_seq,
+                    log: self.object_log.as_ref(),
+                },
+            )
         };
-        if let Some(log) = &self.object_log {
-            log.append(&records).map_err(|e| {
+        if let (Some(log), false) = (&self.object_log, records.is_empty()) {
+            log.sync().map_err(|e| {
                 S3Error::internal_error(format!("the object log cannot be written: {e}"))
             })?;
         }
@@ -113,10 +120,20 @@ impl App {
                 .and_then(|id| disks::find_any_mut(&mut core.state, id))
                 .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
             let (old, changes) = disk.objects.delete(key)?;
-            (old, to_records(disk.id, &changes, &mut core.object_seq))
+            (
+                old,
+                to_records(
+                    disk.id,
+                    &changes,
+                    &mut Recorder {
+                        seq: &mut core.object_seq,
+                        log: self.object_log.as_ref(),
+                    },
+                ),
+            )
         };
-        if let Some(log) = &self.object_log {
-            log.append(&records).map_err(|e| {
+        if let (Some(log), false) = (&self.object_log, records.is_empty()) {
+            log.sync().map_err(|e| {
                 S3Error::internal_error(format!("the object log cannot be written: {e}"))
             })?;
         }
@@ -155,13 +172,23 @@ impl App {
                 .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))));
             disk.and_then(|disk| {
                 let (old, changes) = disk.objects.put_file(key, meta, clock::now_ms())?;
-                Ok((old, to_records(disk.id, &changes, &mut core.object_seq)))
+                Ok((
+                    old,
+                    to_records(
+                        disk.id,
+                        &changes,
+                        &mut Recorder {
+                            seq: &mut core.object_seq,
+                            log: self.object_log.as_ref(),
+                        },
+                    ),
+                ))
             })
         };
         match written {
             Ok((old, records)) => {
-                if let Some(log) = &self.object_log {
-                    log.append(&records).map_err(|e| {
+                if let (Some(log), false) = (&self.object_log, records.is_empty()) {
+                    log.sync().map_err(|e| {
                         S3Error::internal_error(format!("the object log cannot be written: {e}"))
                     })?;
                 }
@@ -289,7 +316,7 @@ impl Call<'_> {
     /// in keys, so the disk in the path is what is authorized.
     fn with_disk<T>(
         &self,
-        f: impl FnOnce(&mut Disk, &mut u64) -> Result<T, S3Error>,
+        f: impl FnOnce(&mut Disk, &mut Recorder) -> Result<T, S3Error>,
     ) -> Result<T, S3Error> {
         let now_ms = clock::now_ms();
         let mut core = self.app.core.lock();
@@ -301,7 +328,13 @@ impl Call<'_> {
         let disk = disks::find_mut(&mut core.state, ctx, self.disk, disks::Malformed::NotFound)
             .map_err(|_| S3Error::no_such_bucket(format!("no disk {}", shown(self.disk))))?;
         disk.last_accessed_ms = Some(now_ms);
-        f(disk, &mut core.object_seq)
+        f(
+            disk,
+            &mut Recorder {
+                seq: &mut core.object_seq,
+                log: self.app.object_log.as_ref(),
+            },
+        )
     }
 
     /// Frees blobs nothing refers to any more.
@@ -311,21 +344,17 @@ impl Call<'_> {
         }
     }
 
-    /// Makes index changes durable (with `--data-dir`) before the answer.
+    /// Makes index changes durable (with `--data-dir`) before the answer:
+    /// their records were written under the lock; this fsyncs them.
     async fn log(&self, records: Vec<LogRecord>) -> Result<(), S3Error> {
-        let Some(_) = &self.app.object_log else {
+        if self.app.object_log.is_none() || records.is_empty() {
             return Ok(());
-        };
+        }
         let app = self.app.clone();
-        tokio::task::spawn_blocking(move || {
-            app.object_log
-                .as_ref()
-                .expect("checked above")
-                .append(&records)
-        })
-        .await
-        .map_err(|e| S3Error::internal_error(format!("the object log writer failed: {e}")))?
-        .map_err(|e| S3Error::internal_error(format!("the object log cannot be written: {e}")))
+        tokio::task::spawn_blocking(move || app.object_log.as_ref().expect("checked above").sync())
+            .await
+            .map_err(|e| S3Error::internal_error(format!("the object log writer failed: {e}")))?
+            .map_err(|e| S3Error::internal_error(format!("the object log cannot be written: {e}")))
     }
 
     fn content_type(&self) -> Arc<str> {
@@ -1235,15 +1264,27 @@ async fn serve_shared(
 }
 
 /// The index changes as log records, numbered under the lock.
-fn to_records(disk: u64, changes: &[Change], seq: &mut u64) -> Vec<LogRecord> {
+fn to_records(disk: u64, changes: &[Change], rec: &mut Recorder) -> Vec<LogRecord> {
     let disk = disks::format_id(disk);
-    changes
+    let records: Vec<LogRecord> = changes
         .iter()
         .map(|c| {
-            *seq += 1;
-            record(&disk, c, *seq)
+            *rec.seq += 1;
+            record(&disk, c, *rec.seq)
         })
-        .collect()
+        .collect();
+    if let Some(log) = rec.log {
+        log.write(&records);
+    }
+    records
+}
+
+/// Numbers index changes and, with `--data-dir`, writes them to the log,
+/// both under the state lock, so the log's order is the order of the
+/// changes; they are fsynced after the lock is released.
+pub(crate) struct Recorder<'a> {
+    seq: &'a mut u64,
+    log: Option<&'a crate::store::dir::ObjectLog>,
 }
 
 fn record(disk: &str, change: &Change, seq: u64) -> LogRecord {

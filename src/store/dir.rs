@@ -218,11 +218,17 @@ impl LogRecord {
     }
 }
 
-/// The append-only object index log, `DIR/objects.log`.
+/// The append-only object index log, `DIR/objects.log`. Records are
+/// written under the state lock, so the file holds them in the order the
+/// changes were made, and fsynced outside it: a record is durable only
+/// with every record before it.
 #[derive(Debug)]
 pub struct ObjectLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// A write failed: the file may lack records, so no later sync reports
+    /// success (every write is then answered 500 until a restart).
+    failed: Mutex<Option<String>>,
 }
 
 impl ObjectLog {
@@ -259,24 +265,43 @@ impl ObjectLog {
             ObjectLog {
                 path,
                 file: Mutex::new(file),
+                failed: Mutex::new(None),
             },
             records,
         ))
     }
 
-    /// Appends records and fsyncs them; blocking.
-    pub fn append(&self, records: &[LogRecord]) -> io::Result<()> {
+    /// Appends records without waiting for the disk (a write to the page
+    /// cache, cheap enough under the state lock); [`ObjectLog::sync`] makes
+    /// them durable.
+    pub fn write(&self, records: &[LogRecord]) {
         if records.is_empty() {
-            return Ok(());
+            return;
         }
         let mut buf = Vec::new();
         for r in records {
-            serde_json::to_writer(&mut buf, r).map_err(io::Error::other)?;
+            serde_json::to_writer(&mut buf, r).expect("log records serialise");
             buf.push(b'\n');
         }
-        let mut file = self.file.lock();
-        file.write_all(&buf)?;
-        file.sync_data()
+        if let Err(e) = self.file.lock().write_all(&buf) {
+            self.failed.lock().get_or_insert(e.to_string());
+        }
+    }
+
+    /// Makes every record written so far durable; blocking.
+    pub fn sync(&self) -> io::Result<()> {
+        if let Some(e) = &*self.failed.lock() {
+            return Err(io::Error::other(format!(
+                "an earlier log write failed: {e}"
+            )));
+        }
+        self.file.lock().sync_data()
+    }
+
+    /// Appends records and fsyncs them; blocking.
+    pub fn append(&self, records: &[LogRecord]) -> io::Result<()> {
+        self.write(records);
+        self.sync()
     }
 
     /// Replaces the log with exactly these records (temp, fsync, rename,
