@@ -38,7 +38,7 @@ impl App {
         };
         // Object bytes only the old state referred to are freed, and the
         // object log is rewritten to match the restored index.
-        crate::gateway::after_reset(self, &old).await;
+        crate::gateway::after_reset(self, &old);
         self.persist().await;
         Ok(())
     }

@@ -1435,8 +1435,8 @@ pub(crate) fn log_records(state: &State) -> Vec<LogRecord> {
 
 /// After a reset: frees blobs only the old state referred to, and rewrites
 /// the object log from the restored index.
-pub(crate) async fn after_reset(app: &Arc<App>, old: &State) {
-    let (kept, records, seq) = {
+pub(crate) fn after_reset(app: &Arc<App>, old: &State) {
+    let kept = {
         let mut core = app.core.lock();
         // With --data-dir the startup index may name objects deleted or
         // overwritten since: a delete is durable, so their startup bytes are
@@ -1463,26 +1463,22 @@ pub(crate) async fn after_reset(app: &Arc<App>, old: &State) {
             }
         }
         let kept: HashSet<u64> = file_blobs(&core.state);
-        let records = app.object_log.as_ref().map(|_| log_records(&core.state));
-        (kept, records, core.object_seq)
+        // Rewritten under the lock (a reset is rare), so no write can slip
+        // its record into the old file between the snapshot and the rename.
+        if let Some(log) = &app.object_log {
+            let records = log_records(&core.state);
+            if let Err(e) = log.rewrite(&records) {
+                tracing::error!("the object log could not be rewritten after reset: {e}");
+            }
+            core.object_seq = core.object_seq.max(records.len() as u64);
+        }
+        kept
     };
     for blob in disks::all(old).flat_map(|d| d.objects.blobs()) {
         match blob {
             Blob::File(id) if kept.contains(id) => {}
             _ => app.store.remove(blob),
         }
-    }
-    if let Some(records) = records {
-        let n = records.len() as u64;
-        let app2 = app.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            app2.object_log.as_ref().expect("checked").rewrite(&records)
-        })
-        .await;
-        if !matches!(written, Ok(Ok(()))) {
-            tracing::error!("the object log could not be rewritten after reset");
-        }
-        app.core.lock().object_seq = seq.max(n);
     }
 }
 
