@@ -521,8 +521,9 @@ async fn execute(
         S3Op::ListUploads(params) => {
             let bucket = call.disk.to_owned();
             let result = call.with_disk(|disk, _| {
-                let (uploads, prefixes, truncated) = disk.objects.list_uploads(&params);
-                let last = uploads.last().map(|(id, u)| (u.key.clone(), (*id).clone()));
+                let page = disk.objects.list_uploads(&params);
+                let (uploads, prefixes, truncated) = (page.uploads, page.prefixes, page.truncated);
+                let last = page.next;
                 Ok(xml::ListUploadsResult {
                     xmlns: xml::NAMESPACE,
                     bucket,

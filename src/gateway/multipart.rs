@@ -195,14 +195,17 @@ impl Objects {
     }
 
     /// One page of uploads in progress, by key then id.
-    pub fn list_uploads(
-        &self,
-        params: &UploadListParams,
-    ) -> (Vec<(&String, &Upload)>, Vec<String>, bool) {
+    pub fn list_uploads(&self, params: &UploadListParams) -> UploadPage<'_> {
+        let delimiter = params.delimiter.as_deref();
+        // A marker that is a common prefix (the previous page ended on it)
+        // skips every key under it.
+        let marker_prefix = delimiter
+            .filter(|d| params.upload_id_marker.is_empty() && params.key_marker.ends_with(*d));
         let mut sorted: Vec<(&String, &Upload)> = self
             .uploads
             .iter()
             .filter(|(_, u)| u.key.starts_with(&params.prefix))
+            .filter(|(_, u)| marker_prefix.is_none() || !u.key.starts_with(&params.key_marker))
             .filter(|(id, u)| {
                 params.key_marker.is_empty()
                     || u.key.as_str() > params.key_marker.as_str()
@@ -212,31 +215,49 @@ impl Objects {
             })
             .collect();
         sorted.sort_by(|a, b| (&a.1.key, a.0).cmp(&(&b.1.key, b.0)));
-        let mut uploads = Vec::new();
-        let mut prefixes: Vec<String> = Vec::new();
-        let mut truncated = false;
+        let mut page = UploadPage::default();
         for (id, u) in sorted {
-            if uploads.len() + prefixes.len() == params.max_uploads {
-                truncated = true;
+            let rest = &u.key[params.prefix.len()..];
+            let common = delimiter.and_then(|d| {
+                rest.find(d)
+                    .map(|i| format!("{}{}", params.prefix, &rest[..i + d.len()]))
+            });
+            if common.is_some() && page.prefixes.last() == common.as_ref() {
+                continue;
+            }
+            if page.uploads.len() + page.prefixes.len() == params.max_uploads {
+                page.truncated = true;
                 break;
             }
-            let rest = &u.key[params.prefix.len()..];
-            match params
-                .delimiter
-                .as_deref()
-                .and_then(|d| rest.find(d).map(|i| (d, i)))
-            {
-                Some((d, i)) => {
-                    let common = format!("{}{}", params.prefix, &rest[..i + d.len()]);
-                    if prefixes.last() != Some(&common) {
-                        prefixes.push(common);
-                    }
+            match common {
+                Some(common) => {
+                    page.next = Some((common.clone(), String::new()));
+                    page.prefixes.push(common);
                 }
-                None => uploads.push((id, u)),
+                None => {
+                    page.next = Some((u.key.clone(), id.clone()));
+                    page.uploads.push((id, u));
+                }
             }
         }
-        (uploads, prefixes, truncated)
+        if !page.truncated {
+            page.next = None;
+        }
+        page
     }
+}
+
+/// One page of `ListMultipartUploads`.
+#[derive(Debug, Default)]
+pub struct UploadPage<'a> {
+    /// Uploads, by key then id.
+    pub uploads: Vec<(&'a String, &'a Upload)>,
+    /// Keys grouped by the delimiter (each counts toward the page).
+    pub prefixes: Vec<String>,
+    /// Whether more remain.
+    pub truncated: bool,
+    /// Where the next page starts (key marker, upload-id marker), when truncated.
+    pub next: Option<(String, String)>,
 }
 
 /// Parts after `marker`, at most `max`, and whether more remain.
@@ -268,6 +289,33 @@ mod tests {
             modified_ms: 0,
             blob: Blob::Memory(Bytes::from_static(bytes)),
         }
+    }
+
+    #[test]
+    fn upload_pages_with_a_delimiter_resume_after_a_common_prefix() {
+        let mut o = Objects::default();
+        for key in ["a/1", "a/2", "b", "c/1", "c/2"] {
+            o.create_upload(key, "x".into(), ATTRS, 0).unwrap();
+        }
+        let mut params = UploadListParams {
+            delimiter: Some("/".into()),
+            max_uploads: 1,
+            ..UploadListParams::default()
+        };
+        let mut seen = Vec::new();
+        loop {
+            let page = o.list_uploads(&params);
+            seen.extend(page.prefixes.iter().cloned());
+            seen.extend(page.uploads.iter().map(|(_, u)| u.key.clone()));
+            match page.next {
+                Some((key, id)) => {
+                    params.key_marker = key;
+                    params.upload_id_marker = id;
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["a/", "b", "c/"]);
     }
 
     #[test]
