@@ -80,67 +80,21 @@ impl App {
     /// `PUT dir/` with an empty body would. Blocking (the log with `--data-dir`).
     pub fn make_directory(&self, disk_id: &str, key: &str) -> Result<(), S3Error> {
         route::check_key(key)?;
-        let records = {
-            let mut core = self.core.lock();
-            let core = &mut *core;
-            let disk = disks::parse_disk_id(disk_id)
-                .and_then(|id| disks::find_any_mut(&mut core.state, id))
-                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
-            let attrs = Attrs {
-                mode: DIR_MODE,
-                uid: 0,
-                gid: 0,
-            };
-            let changes = disk.objects.mkdir(key, attrs, clock::now_ms())?;
-            to_records(
-                disk.id,
-                &changes,
-                &mut Recorder {
-                    seq: &mut core.object_seq,
-                    log: self.object_log.as_ref(),
-                },
-            )
+        let attrs = Attrs {
+            mode: DIR_MODE,
+            uid: 0,
+            gid: 0,
         };
-        if let (Some(log), false) = (&self.object_log, records.is_empty()) {
-            log.sync().map_err(|e| {
-                S3Error::internal_error(format!("the object log cannot be written: {e}"))
-            })?;
-        }
-        Ok(())
+        self.change_disk(disk_id, |objects| {
+            Ok((None, objects.mkdir(key, attrs, clock::now_ms())?))
+        })
     }
 
     /// Deletes a file, or an empty directory, of a disk (any account), as a
     /// DeleteObject would. Blocking (the log with `--data-dir`).
     pub fn delete_object(&self, disk_id: &str, key: &str) -> Result<(), S3Error> {
         route::check_key(key)?;
-        let (old, records) = {
-            let mut core = self.core.lock();
-            let core = &mut *core;
-            let disk = disks::parse_disk_id(disk_id)
-                .and_then(|id| disks::find_any_mut(&mut core.state, id))
-                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
-            let (old, changes) = disk.objects.delete(key)?;
-            (
-                old,
-                to_records(
-                    disk.id,
-                    &changes,
-                    &mut Recorder {
-                        seq: &mut core.object_seq,
-                        log: self.object_log.as_ref(),
-                    },
-                ),
-            )
-        };
-        if let (Some(log), false) = (&self.object_log, records.is_empty()) {
-            log.sync().map_err(|e| {
-                S3Error::internal_error(format!("the object log cannot be written: {e}"))
-            })?;
-        }
-        if let Some(old) = old {
-            self.store.remove(&old);
-        }
-        Ok(())
+        self.change_disk(disk_id, |objects| objects.delete(key))
     }
 
     /// Writes a file of a disk (any account), as a PutObject with no
@@ -164,44 +118,44 @@ impl App {
             blob: blob.clone(),
             generation: 0,
         };
-        let written = {
+        let written = self.change_disk(disk_id, |objects| {
+            objects.put_file(key, meta, clock::now_ms())
+        });
+        if written.is_err() {
+            self.store.remove(&blob);
+        }
+        written
+    }
+
+    /// Applies one index change to a disk (any account) under the lock,
+    /// makes it durable, then frees the blob it replaced.
+    fn change_disk(
+        &self,
+        disk_id: &str,
+        change: impl FnOnce(&mut objects::Objects) -> Result<(objects::Replaced, Vec<Change>), S3Error>,
+    ) -> Result<(), S3Error> {
+        let (old, records) = {
             let mut core = self.core.lock();
             let core = &mut *core;
             let disk = disks::parse_disk_id(disk_id)
                 .and_then(|id| disks::find_any_mut(&mut core.state, id))
-                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))));
-            disk.and_then(|disk| {
-                let (old, changes) = disk.objects.put_file(key, meta, clock::now_ms())?;
-                Ok((
-                    old,
-                    to_records(
-                        disk.id,
-                        &changes,
-                        &mut Recorder {
-                            seq: &mut core.object_seq,
-                            log: self.object_log.as_ref(),
-                        },
-                    ),
-                ))
-            })
+                .ok_or_else(|| S3Error::no_such_bucket(format!("no disk {}", shown(disk_id))))?;
+            let (old, changes) = change(&mut disk.objects)?;
+            let mut recorder = Recorder {
+                seq: &mut core.object_seq,
+                log: self.object_log.as_ref(),
+            };
+            (old, to_records(disk.id, &changes, &mut recorder))
         };
-        match written {
-            Ok((old, records)) => {
-                if let (Some(log), false) = (&self.object_log, records.is_empty()) {
-                    log.sync().map_err(|e| {
-                        S3Error::internal_error(format!("the object log cannot be written: {e}"))
-                    })?;
-                }
-                if let Some(old) = old {
-                    self.store.remove(&old);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.store.remove(&blob);
-                Err(e)
-            }
+        if let (Some(log), false) = (&self.object_log, records.is_empty()) {
+            log.sync().map_err(|e| {
+                S3Error::internal_error(format!("the object log cannot be written: {e}"))
+            })?;
         }
+        if let Some(old) = old {
+            self.store.remove(&old);
+        }
+        Ok(())
     }
 }
 
