@@ -111,9 +111,7 @@ impl Model {
             };
             match (grouped, rest.find('/')) {
                 (true, Some(i)) => {
-                    if !rest[..=i].is_empty() && format!("{prefix}{}", &rest[..=i]) != prefix {
-                        out.insert(format!("{prefix}{}", &rest[..=i]));
-                    }
+                    out.insert(format!("{prefix}{}", &rest[..=i]));
                 }
                 _ if self.files.contains(k) => {
                     out.insert(k.clone());
