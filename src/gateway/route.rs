@@ -133,40 +133,6 @@ pub enum S3Op {
     },
 }
 
-impl S3Op {
-    /// The S3 operation name, for logs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            S3Op::ListObjects(_) => "ListObjectsV2",
-            S3Op::ListUploads(_) => "ListMultipartUploads",
-            S3Op::DeleteObjects => "DeleteObjects",
-            S3Op::HeadBucket => "HeadBucket",
-            S3Op::GetObject { .. } => "GetObject",
-            S3Op::HeadObject { .. } => "HeadObject",
-            S3Op::PutObject { .. } => "PutObject",
-            S3Op::AppendObject { .. } => "AppendObject",
-            S3Op::DeleteObject { .. } => "DeleteObject",
-            S3Op::CreateUpload { .. } => "CreateMultipartUpload",
-            S3Op::UploadPart { .. } => "UploadPart",
-            S3Op::CompleteUpload { .. } => "CompleteMultipartUpload",
-            S3Op::AbortUpload { .. } => "AbortMultipartUpload",
-            S3Op::ListParts { .. } => "ListParts",
-        }
-    }
-
-    /// Whether a success changes what is stored.
-    pub fn writes(&self) -> bool {
-        matches!(
-            self,
-            S3Op::PutObject { .. }
-                | S3Op::AppendObject { .. }
-                | S3Op::DeleteObject { .. }
-                | S3Op::DeleteObjects
-                | S3Op::CompleteUpload { .. }
-        )
-    }
-}
-
 /// Whether a path belongs to the gateway: its first segment is a disk id's
 /// prefix. Disk ids start `dsk-`, so they never collide with `/api` or `/_mock`.
 pub fn is_gateway_path(path: &str) -> bool {

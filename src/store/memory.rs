@@ -94,16 +94,15 @@ impl Store for MemoryStore {
     }
 }
 
-/// A blob of these bytes, for fixtures and tests (counted like any other).
-pub fn blob_of(store: &dyn Store, bytes: &[u8]) -> Result<Blob, StageError> {
-    let mut staging = store.stage()?;
-    staging.write(bytes)?;
-    staging.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn blob_of(store: &dyn Store, bytes: &[u8]) -> Result<Blob, StageError> {
+        let mut staging = store.stage()?;
+        staging.write(bytes)?;
+        staging.finish()
+    }
 
     #[test]
     fn the_limit_counts_live_blobs_and_abandoned_ones_are_released() {
