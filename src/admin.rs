@@ -153,7 +153,7 @@ async fn handle(app: &Arc<App>, parts: &Parts, body: &[u8]) -> Result<Reply, Api
             faults: app.faults(),
         }),
         AdminRoute::AddFaults => {
-            let rules = parse_rules(body)?;
+            let rules = parse_rules(body, "a fault rule")?;
             let ids = app.add_faults(rules).map_err(ApiError::Validation)?;
             Reply::new(StatusCode::CREATED, &Ids { ids }, None)
         }
@@ -187,7 +187,7 @@ async fn handle(app: &Arc<App>, parts: &Parts, body: &[u8]) -> Result<Reply, Api
             rules: app.core.lock().state.exec_rules.list().to_vec(),
         }),
         AdminRoute::AddExecRules => {
-            let rules = parse_exec_rules(body)?;
+            let rules = parse_rules(body, "an exec rule")?;
             let ids = app
                 .core
                 .lock()
@@ -214,49 +214,28 @@ struct ExecRulesList {
     rules: Vec<crate::exec::ExecRule>,
 }
 
-/// One exec rule or an array of them; errors name the rule and the field.
-fn parse_exec_rules(body: &[u8]) -> Result<Vec<crate::exec::ExecRule>, ApiError> {
+/// One rule or an array of rules (fault or exec rules: `what` names them);
+/// errors name the rule and the field.
+fn parse_rules<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<Vec<T>, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::Validation(format!("request body is not valid JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,
         object @ Value::Object(_) => vec![object],
         _ => {
-            return Err(ApiError::Validation(
-                "request body must be an exec rule object or an array of them".into(),
-            ))
+            return Err(ApiError::Validation(format!(
+                "request body must be {what} object or an array of them"
+            )))
         }
     };
     items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            serde_path_to_error::deserialize::<_, crate::exec::ExecRule>(item).map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::Validation(format!("rule {i}: {path}: {}", e.into_inner()))
-            })
-        })
-        .collect()
-}
-
-/// One rule or an array of rules; errors name the rule and the field.
-fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::Validation(format!("request body is not valid JSON: {e}")))?;
-    let items = match value {
-        Value::Array(items) => items,
-        object @ Value::Object(_) => vec![object],
-        _ => {
-            return Err(ApiError::Validation(
-                "request body must be a fault rule object or an array of them".into(),
-            ))
-        }
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_path_to_error::deserialize::<_, FaultRule>(item).map_err(|e| {
+            serde_path_to_error::deserialize::<_, T>(item).map_err(|e| {
                 let path = e.path().to_string();
                 ApiError::Validation(if path == "." {
                     format!("rule {i}: {}", e.into_inner())

@@ -1015,13 +1015,14 @@ async fn append_once(
     ))
 }
 
-/// DeleteObjects: at most 1000 keys; an absent key counts as deleted; a key
-/// that cannot be deleted gets its own `<Error>`.
-async fn delete_objects(
+/// Reads and parses an XML request body (at most [`XML_MAX`] bytes);
+/// every failure is `MalformedXML` naming the document.
+async fn read_xml<T: serde::de::DeserializeOwned>(
     call: Call<'_>,
     body: Incoming,
     recorded: &mut RecordedBody,
-) -> Result<Resp, S3Error> {
+    document: &str,
+) -> Result<T, S3Error> {
     let bytes = read_small(call, body, XML_MAX, || {
         S3Error::malformed_xml(format!("the request body is larger than {XML_MAX} bytes"))
     })
@@ -1029,8 +1030,18 @@ async fn delete_objects(
     *recorded = RecordedBody::of(&bytes);
     let text =
         std::str::from_utf8(&bytes).map_err(|_| S3Error::malformed_xml("the body is not UTF-8"))?;
-    let request: xml::Delete = xml::from_xml(text)
-        .map_err(|e| S3Error::malformed_xml(format!("the Delete body is malformed: {e}")))?;
+    xml::from_xml(text)
+        .map_err(|e| S3Error::malformed_xml(format!("the {document} body is malformed: {e}")))
+}
+
+/// DeleteObjects: at most 1000 keys; an absent key counts as deleted; a key
+/// that cannot be deleted gets its own `<Error>`.
+async fn delete_objects(
+    call: Call<'_>,
+    body: Incoming,
+    recorded: &mut RecordedBody,
+) -> Result<Resp, S3Error> {
+    let request: xml::Delete = read_xml(call, body, recorded, "Delete").await?;
     if request.objects.len() > DELETE_MAX {
         return Err(S3Error::malformed_xml(format!(
             "a Delete request may name at most {DELETE_MAX} keys, not {}",
@@ -1080,18 +1091,8 @@ async fn complete_upload(
     body: Incoming,
     recorded: &mut RecordedBody,
 ) -> Result<Resp, S3Error> {
-    let bytes = read_small(call, body, XML_MAX, || {
-        S3Error::malformed_xml(format!("the request body is larger than {XML_MAX} bytes"))
-    })
-    .await?;
-    *recorded = RecordedBody::of(&bytes);
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| S3Error::malformed_xml("the body is not UTF-8"))?;
-    let request: xml::CompleteRequest = xml::from_xml(text).map_err(|e| {
-        S3Error::malformed_xml(format!(
-            "the CompleteMultipartUpload body is malformed: {e}"
-        ))
-    })?;
+    let request: xml::CompleteRequest =
+        read_xml(call, body, recorded, "CompleteMultipartUpload").await?;
     let parts = request
         .parts
         .into_iter()
