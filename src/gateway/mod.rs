@@ -108,7 +108,7 @@ impl App {
         let meta = FileMeta {
             size: bytes.len() as u64,
             etag: Etag::of(bytes),
-            content_type: DEFAULT_CONTENT_TYPE.into(),
+            content_type: objects::content_type(DEFAULT_CONTENT_TYPE),
             modified_ms: clock::now_ms(),
             attrs: Attrs {
                 mode: FILE_MODE,
@@ -316,8 +316,10 @@ impl Call<'_> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
-            .unwrap_or(DEFAULT_CONTENT_TYPE)
-            .into()
+            .map_or_else(
+                || objects::content_type(DEFAULT_CONTENT_TYPE),
+                objects::content_type,
+            )
     }
 }
 
@@ -1307,7 +1309,7 @@ pub(crate) fn replay(state: &mut State, records: Vec<LogRecord>) -> u64 {
                             md5: [0; 16],
                             parts: 0,
                         }),
-                        content_type: content_type.into(),
+                        content_type: objects::content_type(&content_type),
                         modified_ms,
                         attrs: Attrs { mode, uid, gid },
                         blob: Blob::File(blob),
