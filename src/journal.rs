@@ -50,8 +50,14 @@ pub struct JournalEntry {
 }
 
 /// What the server hands the journal for one request. Cheap to build on the
-/// request path (the header map and a short body are refcounted or small
-/// copies); timestamps are formatted and secrets redacted when it is read.
+/// request path (the URI, the headers and a short body are small copies);
+/// timestamps are formatted and secrets redacted when it is read.
+///
+/// Copies, never the request's own values: hyper parses the URI and header
+/// values (and a body's first chunk) as slices of the connection's read
+/// buffer, so keeping one would keep that whole buffer alive, with up to
+/// ~400 KiB of the request's body in it, for as long as the entry: a full
+/// journal of object uploads would hold hundreds of MiB.
 #[derive(Debug, Clone)]
 pub struct Record {
     /// See [`JournalEntry::seq`].
@@ -92,12 +98,13 @@ pub enum RecordedBody {
 }
 
 impl RecordedBody {
-    /// Keeps a body: short ones as they are (a refcount, no copy), long ones redacted and cut.
+    /// Keeps a body: short ones as they are (a copy: see [`Record`]), long
+    /// ones redacted and cut.
     pub fn of(body: &Bytes) -> RecordedBody {
         if body.is_empty() {
             RecordedBody::Empty
         } else if body.len() <= BODY_LIMIT {
-            RecordedBody::Raw(body.clone())
+            RecordedBody::Raw(Bytes::copy_from_slice(body))
         } else {
             redact_body(body).map_or(RecordedBody::Empty, RecordedBody::Redacted)
         }
@@ -113,6 +120,24 @@ impl RecordedBody {
 }
 
 impl Record {
+    /// A copy of a request's URI for [`Record::uri`], sharing nothing with it.
+    pub fn own_uri(uri: &Uri) -> Uri {
+        Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+    }
+
+    /// A copy of a request's headers for [`Record::headers`], sharing nothing
+    /// with them.
+    pub fn own_headers(headers: &HeaderMap) -> HeaderMap {
+        let mut out = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            let mut copy = hyper::header::HeaderValue::from_bytes(value.as_bytes())
+                .unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            out.append(name.clone(), copy);
+        }
+        out
+    }
+
     /// The entry as the journal API shows it, with secrets redacted.
     pub fn entry(&self) -> JournalEntry {
         JournalEntry {

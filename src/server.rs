@@ -574,12 +574,12 @@ impl Done {
             seq: self.seq,
             at_ms: self.at_ms,
             method: parts.method.clone(),
-            uri: parts.uri.clone(),
+            uri: Record::own_uri(&parts.uri),
             status,
             fault: self.fault,
             account: self.account,
             duration_ms,
-            headers: parts.headers.clone(),
+            headers: Record::own_headers(&parts.headers),
             body: self.body,
         };
         app.core.lock().journal.record(record);

@@ -408,8 +408,14 @@ async fn execute(
             upload_id,
             part_number,
         } => {
-            // Fail fast, before reading a body for an upload that is gone.
-            call.with_disk(|disk, _| disk.objects.upload(&key, &upload_id).map(|_| ()))?;
+            // Fail fast, before staging a body for an upload that is gone.
+            let mut body = body;
+            if let Err(e) =
+                call.with_disk(|disk, _| disk.objects.upload(&key, &upload_id).map(|_| ()))
+            {
+                drain(call, &mut body).await;
+                return Err(e);
+            }
             let staged = stage_body(call, body, call.app.config.max_object_bytes, recorded).await?;
             let part = multipart::Part {
                 md5: staged.etag.md5,
@@ -657,7 +663,13 @@ async fn stage_body(
         drain(call, &mut body).await;
         return Err(too_large());
     }
-    let mut staging = call.app.store.stage().map_err(stage_error)?;
+    let mut staging = match call.app.store.stage() {
+        Ok(staging) => staging,
+        Err(e) => {
+            drain(call, &mut body).await;
+            return Err(stage_error(e));
+        }
+    };
     let mut md5 = Md5::new();
     let mut size = 0u64;
     let mut preview = Vec::new();
@@ -685,7 +697,12 @@ async fn stage_body(
         if preview.len() < PREVIEW {
             preview.extend_from_slice(&chunk[..chunk.len().min(PREVIEW - preview.len())]);
         }
-        staging.write(&chunk).map_err(stage_error)?;
+        if let Err(e) = staging.write(&chunk) {
+            // A full memory store: the client is still sending.
+            drop(staging);
+            drain(call, &mut body).await;
+            return Err(stage_error(e));
+        }
     }
     let etag = Etag {
         md5: md5.finalize().into(),
@@ -843,8 +860,13 @@ async fn put_object(
     }
     let attrs = posix_attrs(call.headers, FILE_MODE)?;
     let content_type = call.content_type();
-    // Refuse a conflicting key before reading what may be a large body.
-    call.with_disk(|disk, _| disk.objects.check_file(key))?;
+    // Refuse a conflicting key before staging what may be a large body
+    // (which is read and dropped, so that the connection stays usable).
+    if let Err(e) = call.with_disk(|disk, _| disk.objects.check_file(key)) {
+        let mut body = body;
+        drain(call, &mut body).await;
+        return Err(e);
+    }
     let staged = stage_body(call, body, call.app.config.max_object_bytes, recorded).await?;
     let meta = FileMeta {
         size: staged.size,
