@@ -70,6 +70,27 @@ pub mod server;
 pub mod state;
 pub mod store;
 
+/// Entry points for the cargo-fuzz targets in `fuzz/` (and `tests/fuzz_seeds.rs`,
+/// which replays their seeds): thin wrappers over crate-private decoding
+/// steps, so the fuzzers run the server's own code. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::gateway::{self, error::S3Error, xml};
+
+    /// A `CompleteMultipartUpload` body as the gateway reads it: the XML,
+    /// then the part numbers. The parts in the order given.
+    pub fn complete_parts(body: &[u8]) -> Result<Vec<(u32, String)>, S3Error> {
+        gateway::parse_xml(body, "CompleteMultipartUpload").and_then(gateway::complete_parts)
+    }
+
+    /// A `Delete` body as the gateway reads it: the XML, then the key count.
+    pub fn delete_request(body: &[u8]) -> Result<xml::Delete, S3Error> {
+        let request = gateway::parse_xml(body, "Delete")?;
+        gateway::check_delete(&request)?;
+        Ok(request)
+    }
+}
+
 pub use config::{Config, ConfigError, KeySpec, DEFAULT_KEY};
 pub use error::ApiError;
 pub use faults::FaultRule;

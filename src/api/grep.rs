@@ -28,6 +28,11 @@ pub const BATCH: usize = 64;
 pub const TEXT_MAX: usize = 512 * 1024;
 /// The compiled pattern may use at most this much memory.
 pub const REGEX_SIZE_LIMIT: usize = 10 << 20;
+/// At most this many newline-separated patterns are compiled: building the
+/// `RegexSet` is quadratic in their number (rust-lang/regex#1310), so 100k
+/// tiny ones, well under the size limit, would take minutes. More is an
+/// error, like a pattern past the size limit.
+pub const PATTERNS_MAX: usize = 1000;
 
 /// A validated `GrepDiskRequest` and the files it will scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +172,12 @@ pub fn plan(
 /// The pattern's alternatives (a newline separates them), compiled with
 /// size limits; the error if any does not compile.
 pub fn compile(pattern: &str) -> Result<RegexSet, String> {
+    let count = pattern.split('\n').count();
+    if count > PATTERNS_MAX {
+        return Err(format!(
+            "{count} newline-separated patterns; at most {PATTERNS_MAX} are allowed"
+        ));
+    }
     RegexSetBuilder::new(pattern.split('\n'))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -365,5 +376,8 @@ mod tests {
         let huge = "\\w{1000}".repeat(20);
         let err = compile(&huge).unwrap_err();
         assert!(err.contains("size limit"), "{err}");
+        let many = vec!["w"; PATTERNS_MAX + 1].join("\n");
+        assert!(compile(&many).unwrap_err().contains("at most 1000"));
+        assert!(compile(&many[2..]).is_ok());
     }
 }

@@ -19,13 +19,36 @@ pub struct S3Error {
     pub message: String,
 }
 
+/// Whether an XML parser hands `c` back as it is: XML 1.0's characters
+/// without CR (parsers turn it into LF).
+fn carried(c: char) -> bool {
+    matches!(c, '\t' | '\n' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The message with each character an XML parser would refuse or change
+/// (control characters, U+FFFE, U+FFFF, CR) written as a `\u{…}` escape:
+/// messages name keys, and a key may hold any of them, but the `<Error>`
+/// document must stay parseable so the client still reads its `Code`.
+fn xml_safe(message: String) -> String {
+    if message.chars().all(carried) {
+        return message;
+    }
+    message
+        .chars()
+        .map(|c| match carried(c) {
+            true => c.to_string(),
+            false => c.escape_unicode().to_string(),
+        })
+        .collect()
+}
+
 macro_rules! codes {
     ($($name:ident => ($code:literal, $status:literal)),* $(,)?) => {
         impl S3Error {
             $(
                 #[doc = concat!("`", $code, "` (", stringify!($status), ").")]
                 pub fn $name(message: impl Into<String>) -> S3Error {
-                    S3Error { code: $code, status: $status, message: message.into() }
+                    S3Error { code: $code, status: $status, message: xml_safe(message.into()) }
                 }
             )*
         }
@@ -75,7 +98,7 @@ impl S3Error {
         S3Error {
             code,
             status,
-            message,
+            message: xml_safe(message),
         }
     }
 
