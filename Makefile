@@ -70,11 +70,25 @@ exec-image:
 	cp /bin/busybox Dockerfile.exec target/exec-image/
 	docker build -q -f target/exec-image/Dockerfile.exec -t archil-mock-exec:local target/exec-image
 
-## Benchmark a release build against a bare hyper 1 floor: prints a table and
-## writes BENCHMARKS.md (about 4-5 minutes once built). The tooling is its own
-## cargo package in bench/. Driver flags: make bench BENCH_ARGS="--secs 3 --runs 1".
+## The peers `make bench` compares with, installed beside it and never
+## committed: moto's server (PyPI) in bench/.venv, the s3s project's s3s-fs and,
+## if the machine has no `rg`, ripgrep (crates.io) in bench/.tools. A peer that
+## cannot be installed is named in BENCHMARKS.md, with the reason, not measured.
+.PHONY: bench-tools
+bench-tools:
+	test -x bench/.venv/bin/moto_server || { $(PYTHON) -m venv bench/.venv && \
+		bench/.venv/bin/pip install -q 'moto[server]==5.2.5'; } || true
+	test -x bench/.tools/bin/s3s-fs || \
+		cargo install -q s3s-fs --version 0.14.1 --features binary --root bench/.tools || true
+	command -v rg >/dev/null || test -x bench/.tools/bin/rg || \
+		cargo install -q ripgrep --version 14.1.1 --root bench/.tools || true
+
+## Benchmark a release build against a bare hyper 1 floor and the S3 emulators:
+## prints a table and writes BENCHMARKS.md (about 25 minutes once built). The
+## tooling is its own cargo package in bench/. Driver flags, e.g. a quick pass:
+## make bench BENCH_ARGS="--secs 3 --runs 1 --only objects,grep".
 .PHONY: bench
-bench:
+bench: bench-tools
 	cargo build --release
 	cargo build --release --manifest-path bench/Cargo.toml
 	$(or $(CARGO_TARGET_DIR),bench/target)/release/bench \

@@ -1,38 +1,53 @@
 //! `make bench`: measures a release archil-mock against a floor (a bare hyper
-//! 1 server, `floor`) on this machine, prints a table and writes
-//! BENCHMARKS.md. It is a benchmark, not a test: it fails only if something
-//! does not work, never because a figure misses its target.
+//! 1 server, `floor`) and the S3 emulators a user would otherwise pick, on
+//! this machine, prints a table and writes BENCHMARKS.md. It is a benchmark,
+//! not a test: it fails only if something does not work, never because a
+//! figure misses its target.
 //!
-//! Sections, in the order they run: throughput and latency under load
-//! (`loadgen`, runs interleaved so drift hits every scenario alike), startup,
-//! memory, list-page latency as the store grows.
+//! Sections, in the order they run (`--only` picks some):
+//! - `tokens`: token throughput and latency under load (`loadgen`, runs
+//!   interleaved so drift hits every scenario alike), startup, memory,
+//!   list-page latency as the store grows;
+//! - `objects` and `disks`: object GET/PUT against the floor, moto and
+//!   s3s-fs, and disk create/get/list, interleaved in rounds the same way
+//!   (`surfaces.rs`), then disk list pages as the store grows;
+//! - `scale`: ListObjectsV2 pages and memory per object up to 1M objects;
+//! - `startup`: restarts on a `--data-dir` of 100k files;
+//! - `grep`: grep against `rg` and `grep -rE`.
 //!
 //! ```text
 //! bench --mock target/release/archil-mock [--out BENCHMARKS.md] [--secs 10]
 //!       [--runs 3] [--conns 64] [--startups 20] [--tokens 100000,1000000]
+//!       [--only tokens,objects,disks,scale,startup,grep] [--object-secs 5]
+//!       [--disks 10,100,10000,100000] [--objects 10,100,10000,100000,1000000]
+//!       [--startup-files 100000] [--startup-file-bytes 10240] [--startup-runs 5]
+//!       [--grep-files 10000] [--grep-file-bytes 10000] [--grep-runs 5]
+//!       [--moto PATH] [--s3s-fs PATH] [--rg PATH]
 //! ```
 
 mod http;
+mod load;
 mod report;
 mod server;
+mod surfaces;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http::Conn;
+use load::{Body, Load};
 use report::{Figures, LoadStat, Machine, PageStat, Run, ScaleStep};
 use server::Server;
 
 /// archil-mock's built-in key for the `default` account.
-const KEY: &str = "key-archil-mock";
+pub(crate) const KEY: &str = "key-archil-mock";
 /// A valid create body with a 20-character name.
-const POST_BODY: &str = r#"{"name":"bench-token-00000000"}"#;
+pub(crate) const POST_BODY: &str = r#"{"name":"bench-token-00000000"}"#;
 /// Requests timed per list-page figure (after 20 untimed).
-const PAGE_SAMPLES: usize = 300;
+pub(crate) const PAGE_SAMPLES: usize = 300;
 /// Inert fault rules for the fault-overhead figure.
-const FAULT_RULES: usize = 100;
+pub(crate) const FAULT_RULES: usize = 100;
 
 /// What the driver was asked to do.
 #[derive(Debug, Clone)]
@@ -51,6 +66,33 @@ pub struct Args {
     pub startups: usize,
     /// Store sizes for the memory and scale figures, ascending.
     pub tokens: Vec<usize>,
+    /// Sections to run (`--only`); empty means all.
+    pub only: Vec<String>,
+    /// Measured seconds per object and disk load run.
+    pub object_secs: f64,
+    /// Disk-store sizes for list pages, ascending.
+    pub disks: Vec<usize>,
+    /// Object-store sizes for list pages and memory, ascending.
+    pub objects: Vec<usize>,
+    pub startup_files: usize,
+    pub startup_file_bytes: usize,
+    pub startup_runs: usize,
+    pub grep_files: usize,
+    pub grep_file_bytes: usize,
+    pub grep_runs: usize,
+    moto: Option<PathBuf>,
+    s3s: Option<PathBuf>,
+    rg: Option<PathBuf>,
+}
+
+/// Every section, in the order they run.
+const SECTIONS: [&str; 6] = ["tokens", "objects", "disks", "scale", "startup", "grep"];
+
+impl Args {
+    /// Whether `--only` asks for `section` (everything runs without it).
+    pub fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 /// The servers the load scenarios run against.
@@ -142,6 +184,22 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 fn measure(args: &Args, work: &Path) -> Result<Figures, String> {
+    let tools = surfaces::Tools {
+        moto: surfaces::find_tool(args.moto.clone(), &["bench/.venv/bin"], "moto_server"),
+        s3s: surfaces::find_tool(args.s3s.clone(), &["bench/.tools/bin"], "s3s-fs"),
+        rg: surfaces::find_tool(args.rg.clone(), &["bench/.tools/bin"], "rg"),
+    };
+    let mut figures = if args.wants("tokens") {
+        tokens(args, work)?
+    } else {
+        Figures::default()
+    };
+    figures.surfaces = surfaces::measure(args, &tools, work)?;
+    Ok(figures)
+}
+
+/// The token figures: load, startup, memory, list pages.
+fn tokens(args: &Args, work: &Path) -> Result<Figures, String> {
     let ten = work.join("tokens-10.json");
     write_fixture(&ten, 9)?; // plus the built-in key: 10 tokens
 
@@ -171,7 +229,7 @@ fn measure(args: &Args, work: &Path) -> Result<Figures, String> {
                 stat.rps, stat.p50_us, stat.p99_us, stat.cpu_us
             );
             runs.push(Run {
-                scenario: s.key,
+                scenario: s.key.to_owned(),
                 stat,
             });
         }
@@ -266,7 +324,7 @@ fn measure(args: &Args, work: &Path) -> Result<Figures, String> {
     })
 }
 
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     println!("- {what}");
     let _ = std::io::stdout().flush();
 }
@@ -337,8 +395,8 @@ fn check_ten_tokens(s: &Server) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `loadgen` for one scenario: for `secs` after a 1 s warmup, or for
-/// exactly `requests` requests (then `secs` is a cap).
+/// Runs `loadgen` for one token scenario: for `secs` after a 1 s warmup, or
+/// for exactly `requests` requests (then `secs` is a cap).
 fn loadgen(
     args: &Args,
     host: &str,
@@ -346,50 +404,19 @@ fn loadgen(
     secs: f64,
     requests: Option<u64>,
 ) -> Result<LoadStat, String> {
-    let mut cmd = Command::new(&args.loadgen);
-    cmd.args(["--url", &format!("http://{host}/api/tokens")])
-        .args(["--conns", &args.conns.to_string()])
-        .args(["--secs", &secs.to_string()])
-        .args(["--warmup", "1"])
-        .args(["--header", &format!("Authorization: {KEY}")]);
+    let mut l = Load::get("/api/tokens")
+        .header(format!("Authorization: {KEY}"))
+        .conns(args.conns);
     if s.post {
-        cmd.args(["--method", "POST", "--body", POST_BODY])
-            .args(["--header", "Content-Type: application/json"]);
+        l = l
+            .with("POST", Body::Text(POST_BODY.to_owned()))
+            .header("Content-Type: application/json");
         if s.target != Target::Floor {
-            cmd.args(["--expect", "201"]);
+            l = l.expect(201);
         }
     }
-    if let Some(n) = requests {
-        cmd.args(["--requests", &n.to_string()]);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", args.loadgen.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "loadgen failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let v = json(&out.stdout)?;
-    let num = |k: &str| v[k].as_f64().unwrap_or(0.0);
-    if num("errors") > 0.0 || num("unexpected") > 0.0 {
-        return Err(format!(
-            "{}: {} connection errors, {} unexpected answers (first: {})",
-            s.key,
-            num("errors"),
-            num("unexpected"),
-            v["sample"].as_str().unwrap_or("-")
-        ));
-    }
-    Ok(LoadStat {
-        rps: num("rps"),
-        p50_us: num("p50_us"),
-        p99_us: num("p99_us"),
-        requests: num("requests") as u64,
-        total: num("total") as u64,
-        cpu_us: 0.0,
-    })
+    load::run(&args.loadgen, host, &l, secs, requests.map(|n| (n, 0)))
+        .map_err(|e| format!("{}: {e}", s.key))
 }
 
 /// Spawn-to-first-200 times, and RSS 100 ms after that first answer.
@@ -511,7 +538,7 @@ fn pseudo_digest(i: u64) -> String {
     out
 }
 
-fn json(bytes: &[u8]) -> Result<serde_json::Value, String> {
+pub(crate) fn json(bytes: &[u8]) -> Result<serde_json::Value, String> {
     serde_json::from_slice(bytes).map_err(|e| {
         format!(
             "not JSON ({e}): {}",
@@ -520,7 +547,7 @@ fn json(bytes: &[u8]) -> Result<serde_json::Value, String> {
     })
 }
 
-fn path_str(p: &Path) -> Result<&str, String> {
+pub(crate) fn path_str(p: &Path) -> Result<&str, String> {
     p.to_str()
         .ok_or_else(|| format!("{} is not UTF-8", p.display()))
 }
@@ -538,6 +565,29 @@ fn parse_args() -> Result<Args, String> {
         conns: 64,
         startups: 20,
         tokens: vec![100_000, 1_000_000],
+        only: Vec::new(),
+        object_secs: 5.0,
+        disks: vec![10, 100, 10_000, 100_000],
+        objects: vec![10, 100, 10_000, 100_000, 1_000_000],
+        startup_files: 100_000,
+        startup_file_bytes: 10_240,
+        startup_runs: 5,
+        grep_files: 10_000,
+        grep_file_bytes: 10_000,
+        grep_runs: 5,
+        moto: None,
+        s3s: None,
+        rg: None,
+    };
+    let sizes = |flag: &str, value: &str| -> Result<Vec<usize>, String> {
+        value
+            .split(',')
+            .map(|t| {
+                t.trim()
+                    .parse::<usize>()
+                    .map_err(|e| format!("{flag} {value}: {e}"))
+            })
+            .collect()
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -558,6 +608,26 @@ fn parse_args() -> Result<Args, String> {
                     .map(|t| t.trim().parse::<usize>().map_err(|e| bad(&e)))
                     .collect::<Result<_, _>>()?
             }
+            "--only" => {
+                args.only = value.split(',').map(|s| s.trim().to_owned()).collect();
+                if let Some(bad) = args.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("--only: no section {bad} (sections: {SECTIONS:?})"));
+                }
+            }
+            "--object-secs" => args.object_secs = value.parse().map_err(|e| bad(&e))?,
+            "--disks" => args.disks = sizes(&flag, &value)?,
+            "--objects" => args.objects = sizes(&flag, &value)?,
+            "--startup-files" => args.startup_files = value.parse().map_err(|e| bad(&e))?,
+            "--startup-file-bytes" => {
+                args.startup_file_bytes = value.parse().map_err(|e| bad(&e))?
+            }
+            "--startup-runs" => args.startup_runs = value.parse().map_err(|e| bad(&e))?,
+            "--grep-files" => args.grep_files = value.parse().map_err(|e| bad(&e))?,
+            "--grep-file-bytes" => args.grep_file_bytes = value.parse().map_err(|e| bad(&e))?,
+            "--grep-runs" => args.grep_runs = value.parse().map_err(|e| bad(&e))?,
+            "--moto" => args.moto = Some(value.into()),
+            "--s3s-fs" => args.s3s = Some(value.into()),
+            "--rg" => args.rg = Some(value.into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -569,6 +639,21 @@ fn parse_args() -> Result<Args, String> {
         return Err("--tokens wants ascending sizes in 101..=10000000".into());
     }
     let secs_ok = args.secs > 0.0 && args.secs <= 60.0;
+    let ascending = |v: &[usize]| !v.is_empty() && v.windows(2).all(|w| w[0] < w[1]) && v[0] > 1;
+    if !ascending(&args.disks) || !ascending(&args.objects) {
+        return Err("--disks and --objects want ascending sizes above 1".into());
+    }
+    let counts_ok = [
+        args.startup_files,
+        args.startup_runs,
+        args.grep_files,
+        args.grep_runs,
+    ]
+    .iter()
+    .all(|&n| n > 0);
+    if !(counts_ok && args.object_secs > 0.0 && args.object_secs <= 60.0) {
+        return Err("counts must be positive and --object-secs in (0, 60]".into());
+    }
     if !secs_ok || !(1..=20).contains(&args.runs) || !(1..=100).contains(&args.startups) {
         return Err("--secs must be in (0, 60], --runs in 1..=20, --startups in 1..=100".into());
     }

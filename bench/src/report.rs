@@ -29,7 +29,7 @@ pub struct LoadStat {
 /// A load run of one scenario.
 #[derive(Debug, Clone)]
 pub struct Run {
-    pub scenario: &'static str,
+    pub scenario: String,
     pub stat: LoadStat,
 }
 
@@ -147,9 +147,11 @@ pub struct Figures {
     pub preload_rss: u64,
     pub machine: Machine,
     pub elapsed: Duration,
+    /// Objects, disks, scale, startup and grep.
+    pub surfaces: crate::surfaces::Figures,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -186,18 +188,21 @@ impl Figures {
 }
 
 /// One table row.
-struct Row {
-    figure: String,
-    mock: String,
-    floor: String,
-    ratio: String,
-    target: &'static str,
+pub(crate) struct Row {
+    pub figure: String,
+    pub mock: String,
+    pub floor: String,
+    pub ratio: String,
+    pub target: &'static str,
     /// `None` for rows without a target.
-    pass: Option<bool>,
+    pub pass: Option<bool>,
 }
 
 fn rows(f: &Figures) -> Vec<Row> {
     let mut rows = Vec::new();
+    if f.runs.is_empty() {
+        return rows;
+    }
     let mut load_rows = |name: &str, mock: &str, floor: &str, min_ratio: f64, target| {
         let (m, fl) = (f.load(mock), f.load(floor));
         let ratio = m.rps / fl.rps;
@@ -374,7 +379,10 @@ pub fn table(f: &Figures) -> String {
     let mut out = String::new();
     out.push_str("| figure | archil-mock | floor / baseline | ratio | target | result |\n");
     out.push_str("|---|---:|---:|---:|---|---|\n");
-    for r in rows(f) {
+    for r in rows(f)
+        .into_iter()
+        .chain(crate::surfaces::rows(&f.surfaces))
+    {
         let result = match r.pass {
             Some(true) => "pass",
             Some(false) => "**MISS**",
@@ -438,7 +446,7 @@ pub fn markdown(f: &Figures, args: &Args, kept: Option<&str>) -> String {
             r.stat.cpu_us
         );
     }
-    out.push_str("\n### List pages\n\n");
+    out.push_str("\n### List pages: tokens\n\n");
     out.push_str("| stored tokens | RSS | page | p50 | p99 |\n|---:|---:|---|---:|---:|\n");
     for s in &f.scale {
         for p in [&s.first, &s.mid] {
@@ -453,6 +461,7 @@ pub fn markdown(f: &Figures, args: &Args, kept: Option<&str>) -> String {
             );
         }
     }
+    out.push_str(&crate::surfaces::details(&f.surfaces));
     let _ = write!(
         out,
         "\n## Method\n\n\
@@ -492,7 +501,7 @@ pub fn markdown(f: &Figures, args: &Args, kept: Option<&str>) -> String {
          fixtures. A page of the 10-token store holds 10 (first) or 5 (middle) tokens while \
          every larger store's holds 50, so the 10 → largest ratio also measures 5–10× more \
          tokens per page; pass/miss is judged on 100 → largest, where every page is full, \
-         and both ratios are shown.\n\n\
+         and both ratios are shown.\n{}\n\
          ## Caveats\n\n\
          - The machine has {} cores, and the load generator and the server share them: \
          nothing is pinned, so every load figure is a client-and-server figure, and a server \
@@ -508,6 +517,7 @@ pub fn markdown(f: &Figures, args: &Args, kept: Option<&str>) -> String {
         crate::FAULT_RULES,
         f.startup.len(),
         crate::PAGE_SAMPLES,
+        crate::surfaces::method(&f.surfaces, args),
         m.cores,
         kept.unwrap_or(NOTES_MARKER),
     );
@@ -520,11 +530,11 @@ pub fn kept_notes(old: &str) -> Option<String> {
         .map(|i| old[i..].trim_end().to_owned())
 }
 
-fn rps(x: f64) -> String {
+pub(crate) fn rps(x: f64) -> String {
     format!("{} req/s", count(x.round() as usize))
 }
 
-fn us(x: f64) -> String {
+pub(crate) fn us(x: f64) -> String {
     if x >= 1000.0 {
         format!("{:.2} ms", x / 1000.0)
     } else {
@@ -532,11 +542,11 @@ fn us(x: f64) -> String {
     }
 }
 
-fn mb(bytes: f64) -> String {
+pub(crate) fn mb(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
 }
 
-fn count(n: usize) -> String {
+pub(crate) fn count(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
         n if n >= 10_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),

@@ -54,6 +54,39 @@ impl Server {
         Ok(server)
     }
 
+    /// Spawns a server that is told its address (`host`, from
+    /// [`free_host`]) rather than printing it, such as the S3 emulators the
+    /// bench compares with. Its output goes to /dev/null.
+    pub fn spawn_at(bin: &Path, args: &[&str], host: &str) -> Result<Server, String> {
+        let child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        Ok(Server {
+            child,
+            host: host.to_owned(),
+        })
+    }
+
+    /// Polls `path` until it answers anything at all, for at most `limit`.
+    pub fn wait_answer(&self, path: &str, limit: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(mut c) = Conn::open(&self.host) {
+                if c.send("GET", path, &[], b"").is_ok() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} did not answer {path} in {limit:?}", self.host));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -107,6 +140,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `127.0.0.1:PORT` with a port that was free a moment ago.
+pub fn free_host() -> Result<String, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = l.local_addr().map_err(|e| e.to_string())?;
+    Ok(addr.to_string())
 }
 
 /// `getconf CLK_TCK`, which is 100 on every Linux we know of.

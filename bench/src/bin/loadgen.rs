@@ -11,8 +11,16 @@
 //!
 //! With `--requests N` it sends exactly N requests in total (no warmup,
 //! `--secs` is then only a cap), which is how the bench fills the store.
+//!
+//! The path and the body may hold placeholders filled from one counter that
+//! every connection shares (0, 1, 2, … in send order): `{i}` is the counter,
+//! `{i%M}` the counter modulo M, `{i/D}` the counter divided by D. So
+//! `--url http://h/dsk/k{i%1000}` cycles over 1000 keys and
+//! `--body '{"name":"d{i}"}'` gives every request a new name.
+//! `--start N` starts that counter at N (to add to a store already filled).
+//! `--body-bytes N` sends N bytes of a fixed pattern instead of `--body`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,12 +38,18 @@ struct Opts {
     host_value: HeaderValue,
     method: Method,
     body: Bytes,
+    /// Set when the path holds a placeholder.
+    path_template: Option<Template>,
+    /// Set when the body holds a placeholder.
+    body_template: Option<Template>,
     headers: Vec<(HeaderName, HeaderValue)>,
     conns: usize,
     secs: f64,
     warmup: f64,
     requests: Option<i64>,
     expect: u16,
+    /// Where the placeholder counter starts.
+    start: u64,
 }
 
 /// What one connection saw.
@@ -58,6 +72,69 @@ struct Window {
     end: Instant,
     /// In `--requests` mode: how many requests are still to be sent.
     remaining: Option<AtomicI64>,
+    /// The placeholder counter.
+    counter: AtomicU64,
+}
+
+/// Text with `{i}`, `{i%M}` and `{i/D}` placeholders.
+struct Template(Vec<Piece>);
+
+enum Piece {
+    Text(String),
+    Counter,
+    Modulo(u64),
+    Divided(u64),
+}
+
+impl Template {
+    /// `None` when `text` has no placeholder.
+    fn parse(text: &str) -> Result<Option<Template>, String> {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("{i") {
+            let Some(end) = rest[at..].find('}') else {
+                break;
+            };
+            let inner = &rest[at + 2..at + end];
+            let number = |s: &str| {
+                s.parse::<u64>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("bad placeholder {{i{inner}}}"))
+            };
+            let piece = if inner.is_empty() {
+                Piece::Counter
+            } else if let Some(m) = inner.strip_prefix('%') {
+                Piece::Modulo(number(m)?)
+            } else if let Some(d) = inner.strip_prefix('/') {
+                Piece::Divided(number(d)?)
+            } else {
+                // Not ours (JSON braces, say): keep it as text.
+                pieces.push(Piece::Text(rest[..at + 2].to_owned()));
+                rest = &rest[at + 2..];
+                continue;
+            };
+            pieces.push(Piece::Text(rest[..at].to_owned()));
+            pieces.push(piece);
+            rest = &rest[at + end + 1..];
+        }
+        pieces.push(Piece::Text(rest.to_owned()));
+        let any = pieces.iter().any(|p| !matches!(p, Piece::Text(_)));
+        Ok(any.then_some(Template(pieces)))
+    }
+
+    fn fill(&self, i: u64) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Counter => out.push_str(&i.to_string()),
+                Piece::Modulo(m) => out.push_str(&(i % m).to_string()),
+                Piece::Divided(d) => out.push_str(&(i / d).to_string()),
+            }
+        }
+        out
+    }
 }
 
 fn main() {
@@ -85,17 +162,7 @@ async fn run(opts: Arc<Opts>) -> Result<serde_json::Value, String> {
     // Connect everything first, so the window measures requests, not handshakes.
     let mut senders = Vec::with_capacity(opts.conns);
     for _ in 0..opts.conns {
-        let stream = TcpStream::connect(&opts.host)
-            .await
-            .map_err(|e| format!("connect {}: {e}", opts.host))?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        senders.push(sender);
+        senders.push(connect(&opts.host).await?);
     }
     let now = Instant::now();
     let (warmup, remaining) = match opts.requests {
@@ -107,6 +174,7 @@ async fn run(opts: Arc<Opts>) -> Result<serde_json::Value, String> {
         start,
         end: start + Duration::from_secs_f64(opts.secs),
         remaining,
+        counter: AtomicU64::new(opts.start),
     });
     let workers: Vec<_> = senders
         .into_iter()
@@ -147,6 +215,21 @@ async fn run(opts: Arc<Opts>) -> Result<serde_json::Value, String> {
     }))
 }
 
+/// One HTTP/1.1 connection.
+async fn connect(host: &str) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = TcpStream::connect(host)
+        .await
+        .map_err(|e| format!("connect {host}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
 async fn worker(mut sender: SendRequest<Full<Bytes>>, opts: Arc<Opts>, w: Arc<Window>) -> Tally {
     let mut t = Tally {
         latencies: Vec::with_capacity(1 << 16),
@@ -163,9 +246,28 @@ async fn worker(mut sender: SendRequest<Full<Bytes>>, opts: Arc<Opts>, w: Arc<Wi
             t.errors += 1;
             break;
         }
-        let mut req = Request::new(Full::new(opts.body.clone()));
+        let templated = opts.path_template.is_some() || opts.body_template.is_some();
+        let i = if templated {
+            w.counter.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        let body = match &opts.body_template {
+            Some(tpl) => Bytes::from(tpl.fill(i)),
+            None => opts.body.clone(),
+        };
+        let mut req = Request::new(Full::new(body));
         *req.method_mut() = opts.method.clone();
-        *req.uri_mut() = opts.uri.clone();
+        *req.uri_mut() = match &opts.path_template {
+            Some(tpl) => match tpl.fill(i).parse() {
+                Ok(uri) => uri,
+                Err(_) => {
+                    t.errors += 1;
+                    break;
+                }
+            },
+            None => opts.uri.clone(),
+        };
         let headers = req.headers_mut();
         headers.insert(HOST, opts.host_value.clone());
         for (name, value) in &opts.headers {
@@ -180,6 +282,13 @@ async fn worker(mut sender: SendRequest<Full<Bytes>>, opts: Arc<Opts>, w: Arc<Wi
             }
         };
         let status = response.status().as_u16();
+        // A server that closes after each answer (moto's Werkzeug does) is
+        // reconnected to before the next request: throughput pays for the
+        // handshake, latency (send to last byte) does not.
+        let closing = response
+            .headers()
+            .get(hyper::header::CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = match response.into_body().collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {
@@ -203,6 +312,15 @@ async fn worker(mut sender: SendRequest<Full<Bytes>>, opts: Arc<Opts>, w: Arc<Wi
                 t.latencies.push((done - sent).as_nanos() as u64);
             }
         }
+        if closing {
+            match connect(&opts.host).await {
+                Ok(s) => sender = s,
+                Err(_) => {
+                    t.errors += 1;
+                    break;
+                }
+            }
+        }
     }
     t
 }
@@ -215,12 +333,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
         host_value: HeaderValue::from_static("localhost"),
         method: Method::GET,
         body: Bytes::new(),
+        path_template: None,
+        body_template: None,
         headers: Vec::new(),
         conns: 64,
         secs: 10.0,
         warmup: 1.0,
         requests: None,
         expect: 200,
+        start: 0,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -230,7 +351,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
             "--method" => {
                 opts.method = Method::from_bytes(value()?.as_bytes()).map_err(|e| e.to_string())?
             }
-            "--body" => opts.body = Bytes::from(value()?),
+            "--body" => {
+                let text = value()?;
+                opts.body_template = Template::parse(&text)?;
+                opts.body = Bytes::from(text);
+            }
+            "--body-bytes" => {
+                let n = number(value()?)? as usize;
+                opts.body = (0..n).map(|k| b"archil-mock bench "[k % 18]).collect();
+            }
             "--header" => {
                 let h = value()?;
                 let (name, v) = h.split_once(':').ok_or("--header wants `Name: value`")?;
@@ -244,6 +373,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
             "--warmup" => opts.warmup = number(value()?)?,
             "--requests" => opts.requests = Some(number(value()?)? as i64),
             "--expect" => opts.expect = number(value()?)? as u16,
+            "--start" => opts.start = number(value()?)? as u64,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -255,7 +385,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Opts, String> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    opts.uri = path.parse().map_err(|e| format!("bad path {path}: {e}"))?;
+    opts.path_template = Template::parse(path)?;
+    let plain = opts
+        .path_template
+        .as_ref()
+        .map_or(path.to_owned(), |t| t.fill(0));
+    opts.uri = plain.parse().map_err(|e| format!("bad path {path}: {e}"))?;
     opts.host_value = HeaderValue::from_str(host).map_err(|e| format!("bad host {host}: {e}"))?;
     let secs_ok = opts.secs > 0.0 && opts.secs <= 3600.0;
     if !(1..=10_000).contains(&opts.conns) || !secs_ok {
