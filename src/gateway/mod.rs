@@ -549,9 +549,8 @@ async fn object_response(
     let bytes = if head {
         Bytes::new()
     } else {
-        tokio::task::spawn_blocking(move || reader.read_range(start, end))
-            .await
-            .map_err(|e| S3Error::internal_error(format!("the reader failed: {e}")))?
+        off_workers(reader.blocks(), move || reader.read_range(start, end))
+            .await?
             .map_err(|e| S3Error::internal_error(format!("the object cannot be read: {e}")))?
     };
     let mut response = Response::new(Full::new(bytes));
@@ -715,11 +714,26 @@ async fn stage_body(
         parts: 0,
     };
     *recorded = summary(size, call.headers, &etag, &preview);
-    let blob = tokio::task::spawn_blocking(move || staging.finish())
-        .await
-        .map_err(|e| S3Error::internal_error(format!("the store failed: {e}")))?
+    let blob = off_workers(staging.blocks(), move || staging.finish())
+        .await?
         .map_err(stage_error)?;
     Ok(Staged { blob, etag, size })
+}
+
+/// Runs store work where it belongs: on the blocking pool when it does I/O
+/// (`--data-dir`), inline when it does not (the memory store), where a
+/// handoff to another thread would cost more than the work (it was most of a
+/// 4 KiB GET's CPU).
+async fn off_workers<T: Send + 'static>(
+    io: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, S3Error> {
+    if !io {
+        return Ok(work());
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| S3Error::internal_error(format!("the store failed: {e}")))
 }
 
 /// How much of a refused body is read and dropped, so that the client,
@@ -973,9 +987,8 @@ async fn append_once(
         })?;
         let (old_bytes, generation, content_type, attrs) = match base {
             Some((meta, reader)) => {
-                let bytes = tokio::task::spawn_blocking(move || reader.read_all())
-                    .await
-                    .map_err(|e| S3Error::internal_error(format!("the reader failed: {e}")))?
+                let bytes = off_workers(reader.blocks(), move || reader.read_all())
+                    .await?
                     .map_err(|e| {
                         S3Error::internal_error(format!("the object cannot be read: {e}"))
                     })?;
@@ -1000,9 +1013,8 @@ async fn append_once(
             md5: md5.finalize().into(),
             parts: 0,
         };
-        let blob = tokio::task::spawn_blocking(move || staging.finish())
-            .await
-            .map_err(|e| S3Error::internal_error(format!("the store failed: {e}")))?
+        let blob = off_workers(staging.blocks(), move || staging.finish())
+            .await?
             .map_err(stage_error)?;
         let meta = FileMeta {
             size: (old_bytes.len() + added.len()) as u64,

@@ -47,6 +47,10 @@ impl Staging for MemoryStaging {
         Ok(())
     }
 
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn finish(mut self: Box<Self>) -> Result<Blob, StageError> {
         let bytes = std::mem::take(&mut self.buf).freeze();
         // From here the blob's bytes are counted until `remove`.

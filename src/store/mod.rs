@@ -39,6 +39,11 @@ pub enum Reader {
 
 impl Reader {
     /// The bytes in `start..end` (blocking for a file; call it off the async workers).
+    /// Whether reading does I/O (and so belongs off the async workers).
+    pub fn blocks(&self) -> bool {
+        matches!(self, Reader::File(..))
+    }
+
     pub fn read_range(self, start: u64, end: u64) -> io::Result<Bytes> {
         match self {
             Reader::Bytes(b) => Ok(b.slice(start as usize..end as usize)),
@@ -85,6 +90,10 @@ pub trait Staging: Send {
     fn write(&mut self, chunk: &[u8]) -> Result<(), StageError>;
     /// Makes the blob whole (and, for the directory store, durable).
     fn finish(self: Box<Self>) -> Result<Blob, StageError>;
+    /// Whether `finish` does I/O (and so belongs off the async workers).
+    fn blocks(&self) -> bool {
+        true
+    }
 }
 
 /// Where object bytes live.
