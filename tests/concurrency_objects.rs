@@ -40,20 +40,18 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{md5_etag, multipart_etag, object_path, xml_blocks, xml_escape, xml_one};
+use common::{md5_etag, multipart_etag, object_path, xml_blocks, xml_escape, xml_one, Binary};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_archil-mock");
 const KEY: &str = "key-archil-mock";
 const CLIENTS: usize = 8;
 const OPS: usize = 500;
@@ -145,51 +143,12 @@ fn md5_hex(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------
 // The binary
 
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Binary;
 
 fn start(dir: &Path) -> Server {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ARCHIL_MOCK_") {
-            cmd.env_remove(name);
-        }
-    }
-    let mut child = cmd
-        .args(["--port", "0", "--quiet", "--min-part-size"])
-        .arg(MIN_PART.to_string())
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the binary starts");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("archil-mock listening on ")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("the server did not start: {first:?}")
-        })
-        .to_owned();
-    Server {
-        child,
-        base,
-        _stdout: stdout,
-    }
+    let part = MIN_PART.to_string();
+    let fixed = ["--min-part-size", part.as_str(), "--data-dir"].map(OsStr::new);
+    Binary::start(fixed.into_iter().chain([dir.as_os_str()]))
 }
 
 fn temp_dir() -> PathBuf {

@@ -6,19 +6,21 @@
 //! parses, every token and disk in it is complete, and every name in it is
 //! one a client sent.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use common::Binary;
 
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_archil-mock");
 const KEY: &str = "key-archil-mock";
 const ROUNDS: usize = 20;
 const WRITERS: usize = 4;
@@ -36,52 +38,10 @@ struct Record {
     deleted: BTreeSet<String>,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    /// Held open: the binary prints a second line, and a closed pipe would kill it.
-    _stdout: BufReader<ChildStdout>,
-}
+type Server = Binary;
 
-impl Drop for Server {
-    /// A failed assertion must not leave the server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary on port 0 with the state file and reads its address.
 fn start(state: &Path) -> Server {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ARCHIL_MOCK_") {
-            cmd.env_remove(name);
-        }
-    }
-    let mut child = cmd
-        .args(["--port", "0", "--quiet", "--state-file"])
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the binary starts");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("archil-mock listening on ")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("the server did not start (state file unreadable?): {first:?}")
-        })
-        .to_owned();
-    Server {
-        child,
-        base: addr,
-        _stdout: stdout,
-    }
+    Binary::start([OsStr::new("--state-file"), state.as_os_str()])
 }
 
 /// One writer: creates (and now and then deletes one of its own) until the

@@ -20,12 +20,15 @@
 //! - and the data directory holds nothing partial: `tmp/` is empty after
 //!   startup and `blobs/` holds exactly one file per object.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use common::Binary;
 
 use md5::{Digest, Md5};
 use parking_lot::Mutex;
@@ -33,7 +36,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_archil-mock");
 const KEY: &str = "key-archil-mock";
 const ROUNDS: usize = 20;
 const WRITERS: usize = 4;
@@ -155,56 +157,11 @@ struct Held {
     etag: String,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Binary;
 
 fn start(dir: &Path) -> Server {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ARCHIL_MOCK_") {
-            cmd.env_remove(name);
-        }
-    }
-    let mut child = cmd
-        .args([
-            "--port",
-            "0",
-            "--quiet",
-            "--min-part-size",
-            "0",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the binary starts");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("archil-mock listening on ")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("the server did not start (data directory unreadable?): {first:?}")
-        })
-        .to_owned();
-    Server {
-        child,
-        base,
-        _stdout: stdout,
-    }
+    let fixed = ["--min-part-size", "0", "--data-dir"].map(OsStr::new);
+    Binary::start(fixed.into_iter().chain([dir.as_os_str()]))
 }
 
 fn object_url(base: &str, disk: &str, key: &str) -> String {

@@ -19,157 +19,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archil_mock::{Config, JournalFilter};
+use common::raw::*;
 use common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const WAIT: Duration = Duration::from_secs(15);
 const MIB: usize = 1024 * 1024;
-
-// ---------------------------------------------------------------------------
-// A minimal HTTP/1.1 client over a raw socket.
-
-/// A response as read off the wire.
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    /// The head, header names and values lowercased.
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            (k.trim() == name).then(|| v.trim())
-        })
-    }
-
-    fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
-    }
-}
-
-/// One connection, with whatever was read past the last response.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr) -> Conn {
-        Conn {
-            stream: TcpStream::connect(addr).await.expect("connect"),
-            buf: Vec::new(),
-        }
-    }
-
-    /// Writes all of `bytes`; a refused write is the server closing early,
-    /// which the caller sees when it reads.
-    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes).await
-    }
-
-    /// Reads more bytes; `false` on EOF or reset.
-    async fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
-        match tokio::time::timeout(WAIT, self.stream.read(&mut chunk)).await {
-            Err(_) => panic!("no bytes from the server within {WAIT:?}"),
-            Ok(Ok(0)) | Ok(Err(_)) => false,
-            Ok(Ok(n)) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
-            }
-        }
-    }
-
-    /// The next response, or `None` if the server closed first.
-    async fn response(&mut self) -> Option<Raw> {
-        let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i;
-            }
-            if !self.fill().await {
-                assert!(
-                    self.buf.is_empty(),
-                    "connection closed mid-response: {:?}",
-                    String::from_utf8_lossy(&self.buf)
-                );
-                return None;
-            }
-        };
-        let head = String::from_utf8_lossy(&self.buf[..head_end]).to_ascii_lowercase();
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {head:?}"));
-        let mut raw = Raw {
-            status,
-            head,
-            body: Vec::new(),
-        };
-        let len: usize = raw
-            .header("content-length")
-            .map_or(0, |v| v.parse().expect("a numeric content-length"));
-        let start = head_end + 4;
-        while self.buf.len() < start + len {
-            assert!(self.fill().await, "connection closed mid-body");
-        }
-        raw.body = self.buf[start..start + len].to_vec();
-        self.buf.drain(..start + len);
-        Some(raw)
-    }
-
-    /// Whether the server closes the connection (EOF or reset) within the wait.
-    async fn closes(&mut self) -> bool {
-        let mut chunk = [0u8; 1024];
-        match tokio::time::timeout(WAIT, self.stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => true,
-            Ok(Ok(_)) | Err(_) => false,
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A request: method, target and version, `host`, the headers given, and a
-/// `content-length` for a non-empty body.
-fn http(method: &str, target: &str, headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
-    http_v("HTTP/1.1", method, target, headers, body)
-}
-
-fn http_v(
-    version: &str,
-    method: &str,
-    target: &str,
-    headers: &[(&str, &[u8])],
-    body: &[u8],
-) -> Vec<u8> {
-    let mut out = format!("{method} {target} {version}\r\nhost: 127.0.0.1\r\n").into_bytes();
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    if !body.is_empty() {
-        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
 
 const AUTH: (&str, &[u8]) = ("authorization", KEY.as_bytes());
 const JSON: (&str, &[u8]) = ("content-type", b"application/json");
@@ -1040,7 +901,7 @@ async fn run_case(server: &TestServer, case: &Case) -> Result<(), String> {
     // A refused write shows up as a missing response below.
     let _ = conn.send(&case.request).await;
     let response = conn
-        .response()
+        .response(false)
         .await
         .ok_or("connection closed without a response")?;
     check_envelope(&response, case.status, case.needle)?;
@@ -1049,7 +910,7 @@ async fn run_case(server: &TestServer, case: &Case) -> Result<(), String> {
             conn.send(HEALTH)
                 .await
                 .map_err(|e| format!("connection unusable after the error: {e}"))?;
-            match conn.response().await {
+            match conn.response(false).await {
                 Some(r) if r.status == 200 => {}
                 Some(r) => return Err(format!("health on the same socket gave {}", r.status)),
                 None => return Err("connection closed after the error response".into()),
@@ -1063,7 +924,7 @@ async fn run_case(server: &TestServer, case: &Case) -> Result<(), String> {
     }
     let mut fresh = Conn::open(server.addr).await;
     fresh.send(HEALTH).await.map_err(|e| e.to_string())?;
-    match fresh.response().await {
+    match fresh.response(false).await {
         Some(r) if r.status == 200 => {}
         other => return Err(format!("server unhealthy afterwards: {other:?}")),
     }
@@ -1168,7 +1029,7 @@ async fn a_valid_body_without_content_type_or_chunked_is_accepted_by_design() {
     ] {
         let mut conn = Conn::open(server.addr).await;
         conn.send(&request).await.unwrap();
-        let r = conn.response().await.expect("a response");
+        let r = conn.response(false).await.expect("a response");
         assert_eq!(r.status, 201, "{name}: {:?}", r.json());
     }
     assert_eq!(server.list_all(KEY, 100).await.len(), 3);
@@ -1261,7 +1122,7 @@ async fn hyper_rejects_unparseable_requests_with_a_bare_4xx_and_a_close() {
         let before = state(&server);
         let mut conn = Conn::open(server.addr).await;
         let _ = conn.send(&request).await;
-        match conn.response().await {
+        match conn.response(false).await {
             Some(r) if r.status == status => {}
             Some(r) => failures.push(format!("{name}: status {} (wanted {status})", r.status)),
             None => failures.push(format!("{name}: closed without a status line")),
@@ -1389,7 +1250,7 @@ async fn pipelined_requests_are_all_answered_in_order() {
     let mut last_id = 0u64;
     for (i, (_, status)) in requests.iter().enumerate() {
         let r = conn
-            .response()
+            .response(false)
             .await
             .unwrap_or_else(|| panic!("closed before response {i}"));
         assert_eq!(r.status, *status, "response {i}: {:?}", r.json());
@@ -1486,7 +1347,7 @@ async fn a_body_that_stalls_gets_408_with_the_envelope() {
     request.extend_from_slice(br#"{"name":"slow"#);
     conn.send(&request).await.unwrap();
     let started = Instant::now();
-    let r = conn.response().await.expect("a 408");
+    let r = conn.response(false).await.expect("a 408");
     check_envelope(&r, 408, "did not arrive in time").unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
     // The body is still owed, so nothing on this socket can be trusted: close.

@@ -25,23 +25,20 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{
-    chunked_request, md5_etag, multipart_etag, object_path, raw_http, xml_blocks, xml_one,
+    chunked_request, md5_etag, multipart_etag, object_path, raw_http, xml_blocks, xml_one, Binary,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_archil-mock");
 const KEY: &str = "key-archil-mock";
 const CLIENTS: usize = 16;
 const KIB: usize = 1 << 10;
@@ -54,74 +51,10 @@ const SEED: u64 = 0x5eed_b0b0;
 // ---------------------------------------------------------------------------
 // The binary
 
-struct Server {
-    child: Child,
-    base: String,
-    addr: SocketAddr,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Binary;
 
 fn start(args: &[&str]) -> Server {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("ARCHIL_MOCK_") {
-            cmd.env_remove(name);
-        }
-    }
-    let mut child = cmd
-        .args(["--port", "0", "--quiet", "--min-part-size", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the binary starts");
-    let mut first = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut first).unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("archil-mock listening on ")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("the server did not start: {first:?}")
-        })
-        .to_owned();
-    let addr = base.strip_prefix("http://").unwrap().parse().unwrap();
-    Server {
-        child,
-        base,
-        addr,
-        _stdout: stdout,
-    }
-}
-
-impl Server {
-    /// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server process is alive");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {field} in {status}"))
-    }
-
-    fn rss(&self) -> u64 {
-        self.status_kib("VmRSS") * 1024
-    }
-
-    fn peak_rss(&self) -> u64 {
-        self.status_kib("VmHWM") * 1024
-    }
+    Binary::start(["--min-part-size", "0"].iter().chain(args))
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -432,7 +365,7 @@ async fn new_disk(server: &Server) -> Ctx {
     Ctx {
         http,
         base: server.base.clone(),
-        addr: server.addr,
+        addr: server.addr(),
         disk: created["data"]["diskId"].as_str().unwrap().to_owned(),
     }
 }

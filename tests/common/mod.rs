@@ -2,6 +2,8 @@
 //! by `archil_mock::run`, and a small JSON client over real HTTP.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod raw;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -774,4 +776,88 @@ pub fn chunked_request(
     }
     out.extend_from_slice(b"0\r\n\r\n");
     out
+}
+
+/// The `archil-mock` binary as a child process on `127.0.0.1:0`, for the
+/// suites that kill, restart or measure the process: `--quiet`, no
+/// `ARCHIL_MOCK_*` variable from the environment, then `args`. Killed on drop.
+pub struct Binary {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, from the first stdout line.
+    pub base: String,
+    /// Held open: the binary prints a second line, and a closed pipe would kill it.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Binary {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Binary {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_archil-mock"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("ARCHIL_MOCK_") {
+                cmd.env_remove(name);
+            }
+        }
+        let mut child = cmd
+            .args(["--port", "0", "--quiet"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the binary starts");
+        let mut first = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        stdout.read_line(&mut first).expect("the first stdout line");
+        let base = first
+            .trim()
+            .strip_prefix("archil-mock listening on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("the server did not start (a state file or data directory unreadable?): {first:?}")
+            })
+            .to_owned();
+        Binary {
+            child,
+            base,
+            _stdout: stdout,
+        }
+    }
+
+    /// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server process is alive");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in {status}"))
+    }
+
+    /// Resident memory now, in bytes.
+    pub fn rss(&self) -> u64 {
+        self.status_kib("VmRSS") * 1024
+    }
+
+    /// Peak resident memory, in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        self.status_kib("VmHWM") * 1024
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.base
+            .strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .expect("the base is http://ADDR")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
