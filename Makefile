@@ -84,7 +84,7 @@ bench-tools:
 		cargo install -q ripgrep --version 14.1.1 --root bench/.tools || true
 
 ## Benchmark a release build against a bare hyper 1 floor and the S3 emulators:
-## prints a table and writes BENCHMARKS.md (about 25 minutes once built). The
+## prints a table and writes BENCHMARKS.md (about 15 minutes once built). The
 ## tooling is its own cargo package in bench/. Driver flags, e.g. a quick pass:
 ## make bench BENCH_ARGS="--secs 3 --runs 1 --only objects,grep".
 .PHONY: bench
