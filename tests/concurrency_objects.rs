@@ -46,6 +46,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::segments::segments;
 use common::{md5_etag, multipart_etag, object_path, xml_blocks, xml_escape, xml_one, Binary};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -75,64 +76,9 @@ const PREFIXES: [&str; 6] = ["", "d/", "d/e/", "m/", "s/", "z/"];
 // ---------------------------------------------------------------------------
 // Self-identifying bodies
 
-/// The bytes a segment id stands for: FNV-1a of the id seeds xorshift64.
-fn payload(id: &str, len: usize) -> Vec<u8> {
-    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        x = (x ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    x |= 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// One segment: `<id|len>` then the id's payload.
+/// One segment as a body: see [`common::segments`].
 fn segment(id: &str, len: usize) -> Bytes {
-    let mut out = format!("<{id}|{len}>").into_bytes();
-    out.extend(payload(id, len));
-    Bytes::from(out)
-}
-
-/// Splits a body into its segments' ids, checking every payload byte;
-/// `Err` says where the bytes stop making sense (a torn or mixed body).
-fn segments(bytes: &[u8]) -> Result<Vec<String>, String> {
-    let mut ids = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let rest = &bytes[at..];
-        if rest[0] != b'<' {
-            return Err(format!("no segment header at byte {at}"));
-        }
-        let close = rest
-            .iter()
-            .take(64)
-            .position(|&b| b == b'>')
-            .ok_or(format!("an unterminated header at byte {at}"))?;
-        let header = std::str::from_utf8(&rest[1..close])
-            .map_err(|_| format!("a non-UTF-8 header at byte {at}"))?;
-        let (id, len) = header
-            .split_once('|')
-            .ok_or(format!("a malformed header {header:?} at byte {at}"))?;
-        let len: usize = len
-            .parse()
-            .map_err(|_| format!("a malformed length in {header:?} at byte {at}"))?;
-        let start = close + 1;
-        if rest.len() < start + len {
-            return Err(format!("segment {id} is cut short at byte {at}"));
-        }
-        if rest[start..start + len] != payload(id, len)[..] {
-            return Err(format!("segment {id} at byte {at} is not its own bytes"));
-        }
-        ids.push(id.to_owned());
-        at += start + len;
-    }
-    Ok(ids)
+    Bytes::from(common::segments::segment(id, len))
 }
 
 fn md5_hex(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod raw;
+pub mod segments;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
