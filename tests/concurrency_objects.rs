@@ -51,7 +51,7 @@ use common::{md5_etag, multipart_etag, object_path, xml_blocks, xml_escape, xml_
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const KEY: &str = "key-archil-mock";
 const CLIENTS: usize = 8;
@@ -1170,17 +1170,7 @@ async fn eight_clients_on_overlapping_keys_commit_in_a_real_time_order_the_log_r
     let dir = temp_dir();
     let server = start(&dir);
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/api/disks", server.base))
-        .header("authorization", KEY)
-        .json(&json!({"name": "concurrency-objects"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let disk = created["data"]["diskId"].as_str().unwrap().to_owned();
+    let disk = server.create_disk("concurrency-objects").await;
 
     let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS));
     let tasks: Vec<_> = (0..CLIENTS)

@@ -35,7 +35,6 @@ use md5::{Digest, Md5};
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
 
 const KEY: &str = "key-archil-mock";
 const ROUNDS: usize = 20;
@@ -577,17 +576,7 @@ async fn sigkill_during_object_write_bursts_loses_no_acknowledged_write_20_times
     let mut rng = StdRng::seed_from_u64(seed);
     let mut server = start(&dir);
     assert_tmp_empty(&dir, 0);
-    let created: Value = reqwest::Client::new()
-        .post(format!("{}/api/disks", server.base))
-        .header("authorization", KEY)
-        .json(&json!({"name": "crash-objects"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let disk = created["data"]["diskId"].as_str().unwrap().to_owned();
+    let disk = server.create_disk("crash-objects").await;
 
     let mut held: HashMap<&'static str, Held> = HashMap::new();
     let (mut acked, mut in_flight) = (0, 0);

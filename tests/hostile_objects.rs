@@ -47,19 +47,9 @@ const A_TXT: &[u8] = b"0123456789";
 const AUTH: (&str, &[u8]) = ("authorization", KEY.as_bytes());
 const JSON_CT: (&str, &[u8]) = ("content-type", b"application/json");
 const XML_CT: (&str, &[u8]) = ("content-type", b"application/xml");
-const HEALTH: &[u8] = b"GET /_mock/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
 
 // ---------------------------------------------------------------------------
 // Cases.
-
-/// After the error response: whether the connection must stay usable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum After {
-    /// A health check on the same socket must answer 200.
-    KeepAlive,
-    /// The server must close the connection; the reason is in the case.
-    Closes,
-}
 
 /// What the error must look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2480,29 +2470,7 @@ async fn run_case(server: &TestServer, case: &Case) -> Result<(), String> {
         .await
         .ok_or("connection closed without a response")?;
     check(&response, case)?;
-    match case.after {
-        After::KeepAlive => {
-            conn.send(HEALTH)
-                .await
-                .map_err(|e| format!("connection unusable after the error: {e}"))?;
-            match conn.response(false).await {
-                Some(r) if r.status == 200 => {}
-                Some(r) => return Err(format!("health on the same socket gave {}", r.status)),
-                None => return Err("connection closed after the error response".into()),
-            }
-        }
-        After::Closes => {
-            if !conn.closes().await {
-                return Err("connection stayed open".into());
-            }
-        }
-    }
-    let mut fresh = Conn::open(server.addr).await;
-    fresh.send(HEALTH).await.map_err(|e| e.to_string())?;
-    match fresh.response(false).await {
-        Some(r) if r.status == 200 => {}
-        other => return Err(format!("server unhealthy afterwards: {other:?}")),
-    }
+    check_after(&mut conn, case.after, server.addr).await?;
     let after = world(server).await;
     if after != before {
         return Err(format!(

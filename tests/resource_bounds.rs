@@ -37,7 +37,7 @@ use common::{
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const KEY: &str = "key-archil-mock";
 const CLIENTS: usize = 16;
@@ -352,21 +352,12 @@ async fn delete_all(ctx: &Ctx, ledger: &mut Ledger) {
 
 async fn new_disk(server: &Server) -> Ctx {
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/api/disks", server.base))
-        .header("authorization", KEY)
-        .json(&json!({"name": "flood"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let disk = server.create_disk("flood").await;
     Ctx {
         http,
         base: server.base.clone(),
         addr: server.addr(),
-        disk: created["data"]["diskId"].as_str().unwrap().to_owned(),
+        disk,
     }
 }
 

@@ -22,7 +22,7 @@ pub struct S3Error {
 /// Whether an XML parser hands `c` back as it is: XML 1.0's characters
 /// without CR (parsers turn it into LF).
 fn carried(c: char) -> bool {
-    matches!(c, '\t' | '\n' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    c != '\r' && super::xml::xml_char(c)
 }
 
 /// The message with each character an XML parser would refuse or change

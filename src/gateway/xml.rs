@@ -23,6 +23,11 @@ pub fn from_xml<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T, String> {
     quick_xml::de::from_str(text).map_err(|e| e.to_string())
 }
 
+/// Whether XML 1.0 allows `c` in a document (the `Char` production).
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// [`from_xml`] for a request document whose root element must be `root`:
 /// the deserializer alone ignores the root's name and anything after it.
 pub fn from_xml_document<'de, T: Deserialize<'de>>(
@@ -40,7 +45,6 @@ pub fn from_xml_document<'de, T: Deserialize<'de>>(
 /// DOCTYPE in any spelling.
 fn check_document(text: &str, root: &str) -> Result<(), String> {
     use quick_xml::events::{BytesStart, Event};
-    let xml_char = |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
     if let Some(c) = text.chars().find(|c| !xml_char(*c)) {
         return Err(format!("{:?} is not a character XML 1.0 allows", c));
     }

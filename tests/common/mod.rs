@@ -847,6 +847,21 @@ impl Binary {
         self.status_kib("VmHWM") * 1024
     }
 
+    /// Creates a disk named `name` with the built-in key; asserts 201 and
+    /// returns its id.
+    pub async fn create_disk(&self, name: &str) -> String {
+        let reply = reqwest::Client::new()
+            .post(format!("{}/api/disks", self.base))
+            .header("authorization", archil_mock::DEFAULT_KEY)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(reply.status(), 201, "creating disk {name}");
+        let created: Value = reply.json().await.expect("a JSON answer");
+        created["data"]["diskId"].as_str().unwrap().to_owned()
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.base

@@ -174,3 +174,44 @@ pub fn http_chunked(
     out.extend_from_slice(b"0\r\n\r\n");
     out
 }
+
+/// `GET /_mock/health`, for checking a connection or the server after a case.
+pub const HEALTH: &[u8] = b"GET /_mock/health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+
+/// After the error response: whether the connection must stay usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// A health check on the same socket must answer 200.
+    KeepAlive,
+    /// The server must close the connection; the reason is in the case.
+    Closes,
+}
+
+/// What a hostile case must leave behind once its error is read: `conn`
+/// usable (a health check on it answers 200) or closed, as `after` says, and
+/// the server healthy on a fresh connection.
+pub async fn check_after(conn: &mut Conn, after: After, addr: SocketAddr) -> Result<(), String> {
+    match after {
+        After::KeepAlive => {
+            conn.send(HEALTH)
+                .await
+                .map_err(|e| format!("connection unusable after the error: {e}"))?;
+            match conn.response(false).await {
+                Some(r) if r.status == 200 => {}
+                Some(r) => return Err(format!("health on the same socket gave {}", r.status)),
+                None => return Err("connection closed after the error response".into()),
+            }
+        }
+        After::Closes => {
+            if !conn.closes().await {
+                return Err("connection stayed open".into());
+            }
+        }
+    }
+    let mut fresh = Conn::open(addr).await;
+    fresh.send(HEALTH).await.map_err(|e| e.to_string())?;
+    match fresh.response(false).await {
+        Some(r) if r.status == 200 => Ok(()),
+        other => Err(format!("server unhealthy afterwards: {other:?}")),
+    }
+}
